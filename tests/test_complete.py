@@ -75,7 +75,9 @@ def test_equivalent_to_weight_tied_rnn() -> None:
     """Eq. 2: a tanh complete layer = nn.RNN with W_h, U and the input repeated T times."""
     torch.manual_seed(0)
     o, h, i, steps = 2, 5, 3, 4
-    layer = CompletePerceptron(i, h, o, iterations=steps, activation=torch.tanh, dtype=torch.float64)
+    layer = CompletePerceptron(
+        i, h, o, iterations=steps, activation=torch.tanh, dtype=torch.float64
+    )
     rnn = nn.RNN(i, o + h, nonlinearity="tanh", bias=False, batch_first=True, dtype=torch.float64)
     with torch.no_grad():
         rnn.weight_hh_l0.copy_(layer.weight[:, : o + h])

@@ -38,12 +38,15 @@ vector.  Consequences, all tested:
 * Entries with a soft mask value (``0 < m < 1``) count as pruned for Top-K
   and Random: torch never hands them to a method again, and they keep their
   soft value.
-* Tril-damp compounds: ``n`` applications scale the strictly-lower entries by
-  ``(1 - f)^n`` (like the paper's repeated in-place damping), both through
-  ``TrilDamp.apply`` / :func:`tril_damp` on an already pruned tensor (the full
-  damping mask is multiplied into the existing one) and through repeated
-  ``prune.global_unstructured`` calls (torch multiplies the new mask, which
-  keeps the old soft values, into the existing one).
+* Tril-damp compounds: ``n`` applications through ``TrilDamp.apply`` /
+  :func:`tril_damp` scale the strictly-lower entries by ``(1 - f)^n`` (like
+  the paper's repeated in-place damping): on an already pruned tensor the
+  full damping mask is multiplied into the existing one.
+* ``prune.global_unstructured`` cannot do that: it keeps an old soft value in
+  the new mask and multiplies that into the existing mask again, so a damped
+  entry would go ``0.2 -> 0.04 -> 0.0016`` (squared, not compounded).  Tril-damp
+  therefore refuses, with a ``ValueError``, a ``global_unstructured`` call on
+  parameters whose mask already has soft values.
 * Tril-damp depends on positions, which a flat vector does not carry.  When
   ``prune.global_unstructured`` calls it, it recovers the position of every
   entry it was handed from the arguments of that torch call (read-only, by
@@ -414,6 +417,8 @@ def _calling_frames() -> tuple[Any, Any]:
         del frame
 
 
+_FUNCTIONAL = {"TrilDamp": "tril_damp", "DynamicTrilDamp": "dynamic_tril_damp"}
+
 _FLAT_HELP = (
     "{cls} needs the positions of the entries it damps, and torch handed it a flat vector of "
     "{n} entries whose positions could not be recovered. Apply it to a 2-D weight directly "
@@ -524,6 +529,14 @@ class TrilDamp(_SchemeMixin, prune.BasePruningMethod):
             lower = torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.bool)
             if lower.numel() != full.numel():
                 raise ValueError(help_text)
+            if bool(((full_mask > 0) & (full_mask < 1)).any()):
+                raise ValueError(
+                    f"{type(self).__name__} in global_unstructured: a listed parameter already "
+                    "has soft mask values, which torch would multiply by themselves (0.2 -> "
+                    "0.04 -> 0.0016) instead of damping them once more. Use "
+                    f"`{_FUNCTIONAL[type(self).__name__]}(module, name, ...)` per parameter "
+                    "(damping compounds as (1 - f)^n) or `InPlacePruner`."
+                )
         else:
             raise ValueError(help_text)
         picked = lower.reshape(-1)[(full_mask == 1).reshape(-1).to(t.device)]

@@ -1,0 +1,431 @@
+"""The five pruning schemes against their formulas (NOTES.md, Eq. 4-6) and literal loops."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from torch_orderedness import (
+    CompletePerceptron,
+    DynamicTopK,
+    DynamicTrilDamp,
+    InPlacePruner,
+    RandomPrune,
+    TopK,
+    TrilDamp,
+    dynamic_damping_factor,
+    dynamic_keep_fraction,
+    dynamic_topk_prune,
+    dynamic_tril_damp,
+    ramp,
+    random_prune,
+    sparsity,
+    topk_prune,
+    tril_damp,
+)
+
+# ----------------------------------------------------------------------------- references
+
+
+def literal_topk_mask(w: torch.Tensor, k: float) -> torch.Tensor:
+    """Keep the floor(k*n) largest |w| (continuous values: no ties), by sorting."""
+    flat = w.reshape(-1).abs().tolist()
+    n_keep = math.floor(round(k * len(flat), 9))
+    order = sorted(range(len(flat)), key=lambda i: -flat[i])
+    mask = [0.0] * len(flat)
+    for i in order[:n_keep]:
+        mask[i] = 1.0
+    return torch.tensor(mask, dtype=w.dtype).reshape(w.shape)
+
+
+def literal_tril_mask(rows: int, cols: int, f: float) -> torch.Tensor:
+    mask = torch.ones(rows, cols, dtype=torch.float64)
+    for i in range(rows):
+        for j in range(cols):
+            if j < i:
+                mask[i, j] = 1.0 - f
+    return mask
+
+
+def snapshot(module: nn.Module) -> tuple[dict, list]:
+    state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    return state, list(module._forward_pre_hooks.values())
+
+
+def assert_unchanged(module: nn.Module, before: tuple[dict, list]) -> None:
+    state, hooks = before
+    now = module.state_dict()
+    assert now.keys() == state.keys()
+    for key, value in state.items():
+        torch.testing.assert_close(now[key], value, rtol=0, atol=0, equal_nan=True, msg=key)
+    assert list(module._forward_pre_hooks.values()) == hooks
+
+
+# ----------------------------------------------------------------------------- schedules
+
+
+@pytest.mark.parametrize("x", [0.0, 0.1, 0.25, 0.5, 0.64, 0.9, 1.0])
+def test_schedules_match_eq4_eq6(x: float) -> None:
+    sin4 = math.sin(math.pi * x / 2) ** 4
+    assert ramp(x) == pytest.approx(sin4)
+    assert ramp(x, "cubic") == pytest.approx(1 - (1 - x) ** 3)
+    assert dynamic_keep_fraction(0.5, x) == pytest.approx(1 - 0.5 * sin4)
+    assert dynamic_damping_factor(0.8, x) == pytest.approx(0.8 * sin4)
+    assert DynamicTopK(k=0.3, progress=x).current_k == pytest.approx(1 - 0.7 * sin4)
+    assert DynamicTrilDamp(f=0.6, progress=x, schedule="cubic").current_f == pytest.approx(
+        0.6 * (1 - (1 - x) ** 3)
+    )
+
+
+def test_sin4_is_late_and_cubic_is_early() -> None:
+    # half of the final sparsity at x = 0.64 (sin4) vs x = 0.21 (cubic), as the notes say
+    assert ramp(0.64) == pytest.approx(0.5, abs=0.01)
+    assert ramp(0.206, "cubic") == pytest.approx(0.5, abs=0.01)
+
+
+# ----------------------------------------------------------------------------- Top-K
+
+
+@pytest.mark.parametrize("k", [0.0, 0.1, 0.29, 0.5, 0.73, 1.0])
+@pytest.mark.parametrize("shape", [(6, 9), (100,), (3, 4, 5)])
+def test_topk_mask_matches_sorting(k: float, shape: tuple[int, ...]) -> None:
+    w = torch.randn(shape, generator=torch.Generator().manual_seed(len(shape)), dtype=torch.float64)
+    mask = TopK(k=k).compute_mask(w, torch.ones_like(w))
+    assert torch.equal(mask, literal_topk_mask(w, k))
+    assert int(mask.sum()) == math.floor(round(k * w.numel(), 9))
+
+
+def test_topk_keeps_floor_not_round() -> None:
+    w = torch.arange(1.0, 101.0)
+    assert int(TopK(k=0.29).compute_mask(w, torch.ones_like(w)).sum()) == 29  # 0.29*100 rounding
+    w = torch.arange(1.0, 8.0)
+    assert int(TopK(k=0.5).compute_mask(w, torch.ones_like(w)).sum()) == 3  # floor(3.5)
+
+
+def test_topk_batch_dims_is_per_member() -> None:
+    w = torch.randn(4, 5, 6, generator=torch.Generator().manual_seed(0))
+    mask = TopK(k=0.3, batch_dims=1).compute_mask(w, torch.ones_like(w))
+    for s in range(4):
+        assert torch.equal(mask[s], literal_topk_mask(w[s], 0.3))
+
+
+def test_topk_default_mask_ranks_pruned_entries_last() -> None:
+    w = torch.tensor([5.0, 4.0, 3.0, 2.0, 1.0, 0.5])
+    default = torch.tensor([0.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    mask = TopK(k=0.5).compute_mask(w, default)
+    assert mask.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+
+
+def test_dynamic_topk_keeps_scheduled_fraction() -> None:
+    w = torch.randn(20, 30, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    for x in (0.0, 0.3, 0.7, 1.0):
+        k_x = 1 - 0.5 * math.sin(math.pi * x / 2) ** 4
+        mask = DynamicTopK(k=0.5, progress=x).compute_mask(w, torch.ones_like(w))
+        assert torch.equal(mask, literal_topk_mask(w, k_x))
+
+
+def test_topk_module_and_functional() -> None:
+    layer = nn.Linear(8, 5)
+    w = layer.weight.detach().clone()
+    topk_prune(layer, "weight", k=0.4)
+    assert torch.equal(layer.weight_mask, literal_topk_mask(w, 0.4))
+    torch.testing.assert_close(layer.weight, w * layer.weight_mask)
+    layer2 = nn.Linear(8, 5)
+    w2 = layer2.weight.detach().clone()
+    dynamic_topk_prune(layer2, "weight", k=0.4, progress=0.5)
+    k_x = 1 - 0.6 * math.sin(math.pi / 4) ** 4
+    assert torch.equal(layer2.weight_mask, literal_topk_mask(w2, k_x))
+
+
+def test_topk_repeated_application_compounds() -> None:
+    """Inside a PruningContainer, k counts against what is left: 0.5 twice keeps 25 %."""
+    layer = nn.Linear(10, 10, bias=False)
+    TopK.apply(layer, "weight", k=0.5)
+    TopK.apply(layer, "weight", k=0.5)
+    assert int(layer.weight_mask.sum()) == 25
+    kept = layer.weight_orig.detach().abs()[layer.weight_mask == 1]
+    dropped = layer.weight_orig.detach().abs()[layer.weight_mask == 0]
+    assert kept.min() >= dropped.max()
+
+
+def test_global_topk_selects_across_parameters() -> None:
+    torch.manual_seed(0)
+    a, b = nn.Linear(6, 4), nn.Linear(4, 3)
+    wa, wb = a.weight.detach().clone(), b.weight.detach().clone()
+    prune.global_unstructured([(a, "weight"), (b, "weight")], pruning_method=TopK, k=0.5)
+    together = torch.cat([wa.reshape(-1), wb.reshape(-1)])
+    expected = literal_topk_mask(together, 0.5)
+    got = torch.cat([a.weight_mask.reshape(-1), b.weight_mask.reshape(-1)])
+    assert torch.equal(got, expected)
+    assert int(got.sum()) == 18
+
+
+# ----------------------------------------------------------------------------- Random
+
+
+def test_random_prune_fraction_and_reproducibility() -> None:
+    w = torch.ones(200, 200)
+    for p in (0.0, 0.3, 0.5, 1.0):
+        mask = RandomPrune(p, generator=torch.Generator().manual_seed(0)).compute_mask(
+            w, torch.ones_like(w)
+        )
+        n = w.numel()
+        # binomial: std of the pruned share is sqrt(p(1-p)/n) <= 0.0025
+        assert abs(1 - mask.mean().item() - p) <= 5 * math.sqrt(p * (1 - p) / n) + 1e-12
+    m1 = RandomPrune(0.5, generator=torch.Generator().manual_seed(3)).compute_mask(
+        w, torch.ones_like(w)
+    )
+    m2 = RandomPrune(0.5, generator=torch.Generator().manual_seed(3)).compute_mask(
+        w, torch.ones_like(w)
+    )
+    assert torch.equal(m1, m2)
+
+
+def test_random_prune_functional_keeps_default_mask() -> None:
+    layer = nn.Linear(30, 30)
+    topk_prune(layer, "weight", k=0.5)
+    first = layer.weight_mask.clone()
+    random_prune(layer, "weight", p=0.5, generator=torch.Generator().manual_seed(0))
+    assert torch.all(layer.weight_mask <= first)  # already pruned entries stay pruned
+    assert 0.15 < layer.weight_mask.mean().item() < 0.35
+
+
+# ----------------------------------------------------------------------------- Tril-damp
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (3, 7), (5, 2)])
+@pytest.mark.parametrize("f", [0.0, 0.3, 0.8, 1.0])
+def test_tril_damp_mask_and_eq5(shape: tuple[int, int], f: float) -> None:
+    w = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    mask = TrilDamp(f=f).compute_mask(w, torch.ones_like(w))
+    torch.testing.assert_close(mask, literal_tril_mask(*shape, f))
+    # Eq. 5: W - f * tril(W, -1)
+    torch.testing.assert_close(TrilDamp(f=f).prune(w), w - f * torch.tril(w, -1))
+
+
+def test_dynamic_tril_damp_factor() -> None:
+    w = torch.ones(4, 6, dtype=torch.float64)
+    f_x = 0.8 * math.sin(math.pi * 0.3 / 2) ** 4
+    mask = DynamicTrilDamp(f=0.8, progress=0.3).compute_mask(w, torch.ones_like(w))
+    torch.testing.assert_close(mask, literal_tril_mask(4, 6, f_x))
+
+
+def test_tril_damp_batch_dims() -> None:
+    w = torch.ones(3, 4, 5, dtype=torch.float64)
+    mask = TrilDamp(f=0.5, batch_dims=1).compute_mask(w, torch.ones_like(w))
+    for s in range(3):
+        torch.testing.assert_close(mask[s], literal_tril_mask(4, 5, 0.5))
+    with pytest.raises(ValueError, match="2-D weight"):
+        TrilDamp(f=0.5).compute_mask(w, torch.ones_like(w))
+
+
+def test_global_unstructured_tril_damp_on_complete_layer() -> None:
+    layer = CompletePerceptron(3, 4, 2, dtype=torch.float64)
+    w = layer.weight.detach().clone()
+    prune.global_unstructured([(layer, "weight")], pruning_method=TrilDamp, f=0.8)
+    torch.testing.assert_close(layer.weight_mask, literal_tril_mask(6, 9, 0.8))
+    torch.testing.assert_close(layer.weight, w - 0.8 * torch.tril(w, -1))
+
+
+def test_global_unstructured_tril_damp_several_and_prepruned() -> None:
+    torch.manual_seed(0)
+    a, b = nn.Linear(5, 4, bias=False), nn.Linear(4, 6, bias=False)
+    topk_prune(a, "weight", k=0.5)
+    hard = a.weight_mask.clone()
+    prune.global_unstructured([(a, "weight"), (b, "weight")], pruning_method=TrilDamp, f=0.5)
+    torch.testing.assert_close(a.weight_mask, hard * literal_tril_mask(4, 5, 0.5).float())
+    torch.testing.assert_close(b.weight_mask, literal_tril_mask(6, 4, 0.5).float())
+
+
+def test_global_unstructured_tril_damp_refuses_non_2d_and_changes_nothing() -> None:
+    layer = nn.Linear(3, 3)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="2-D"):
+        prune.global_unstructured(
+            [(layer, "weight"), (layer, "bias")], pruning_method=TrilDamp, f=0.5
+        )
+    assert_unchanged(layer, before)
+
+
+def test_tril_damp_on_a_bare_flat_vector_raises() -> None:
+    with pytest.raises(ValueError, match="positions"):
+        TrilDamp(f=0.5).compute_mask(torch.ones(12), torch.ones(12))
+
+
+def test_repeated_tril_damp_compounds() -> None:
+    layer = nn.Linear(5, 4, bias=False, dtype=torch.float64)
+    for _ in range(3):
+        tril_damp(layer, "weight", f=0.8)
+    torch.testing.assert_close(layer.weight_mask, literal_tril_mask(4, 5, 1 - 0.2**3))
+    dynamic_tril_damp(layer, "weight", f=0.5, progress=1.0)
+    torch.testing.assert_close(layer.weight_mask, literal_tril_mask(4, 5, 1 - 0.5 * 0.2**3))
+
+
+def test_repeated_global_tril_damp_refused_instead_of_squaring() -> None:
+    layer = nn.Linear(5, 4, bias=False, dtype=torch.float64)
+    prune.global_unstructured([(layer, "weight")], pruning_method=TrilDamp, f=0.8)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="soft mask values"):
+        prune.global_unstructured([(layer, "weight")], pruning_method=TrilDamp, f=0.8)
+    assert_unchanged(layer, before)
+
+
+def test_dynamic_tril_damp_functional_then_topk_keeps_soft_entries() -> None:
+    layer = nn.Linear(6, 6, bias=False, dtype=torch.float64)
+    dynamic_tril_damp(layer, "weight", f=0.8, progress=1.0)
+    soft = layer.weight_mask.clone()
+    topk_prune(layer, "weight", k=0.5)
+    # torch hands Top-K only the entries whose mask is exactly 1; soft ones keep their value
+    assert torch.equal(layer.weight_mask[soft < 1], soft[soft < 1])
+    assert int((layer.weight_mask[soft == 1] == 1).sum()) == math.floor(
+        0.5 * int((soft == 1).sum())
+    )
+
+
+# ----------------------------------------------------------------------------- in place
+
+
+def test_inplace_tril_damp_compounds_each_step() -> None:
+    layer = nn.Linear(5, 5, bias=False, dtype=torch.float64)
+    w = layer.weight.detach().clone()
+    pruner = InPlacePruner(layer, "weight", TrilDamp, f=0.5)
+    for _ in range(4):
+        pruner.step()
+    expected = w.clone()
+    for _ in range(4):
+        expected = expected - 0.5 * torch.tril(expected, -1)
+    torch.testing.assert_close(layer.weight.detach(), expected)
+
+
+def test_inplace_random_mask_is_fixed_and_weights_can_regrow() -> None:
+    layer = nn.Linear(20, 20, bias=False)
+    pruner = InPlacePruner(
+        layer, "weight", RandomPrune, p=0.5, generator=torch.Generator().manual_seed(0)
+    )
+    first = pruner.step().clone()
+    with torch.no_grad():
+        layer.weight.add_(1.0)  # a "gradient step" regrows pruned weights
+    assert sparsity(layer.weight) == 0.0
+    second = pruner.step()
+    assert torch.equal(first, second)
+    assert torch.equal(layer.weight != 0, first.bool())
+
+
+def test_inplace_dynamic_topk_follows_progress() -> None:
+    layer = nn.Linear(10, 10, bias=False)
+    pruner = InPlacePruner(layer, "weight", DynamicTopK, k=0.5)
+    pruner.step(progress=0.0)
+    assert sparsity(layer.weight) == 0.0
+    pruner.step(progress=0.5)
+    assert int((layer.weight != 0).sum()) == math.floor(100 * (1 - 0.5 * 0.25) + 1e-9)
+    pruner.step(progress=1.0)
+    assert int((layer.weight != 0).sum()) == 50
+    with pytest.raises(ValueError, match="progress"):
+        pruner.step()
+
+
+def test_inplace_batch_dims_per_seed() -> None:
+    w = torch.randn(3, 4, 6, generator=torch.Generator().manual_seed(0))
+    holder = nn.Module()
+    holder.weight = nn.Parameter(w.clone())
+    InPlacePruner(holder, "weight", TopK, k=0.5, batch_dims=1).step()
+    for s in range(3):
+        assert torch.equal(holder.weight[s].detach(), w[s] * literal_topk_mask(w[s], 0.5))
+
+
+def test_inplace_pruner_bad_input() -> None:
+    layer = nn.Linear(3, 3)
+    with pytest.raises(TypeError, match="method"):
+        InPlacePruner(layer, "weight", prune.L1Unstructured, amount=0.5)
+    with pytest.raises(AttributeError, match="no parameter"):
+        InPlacePruner(layer, "weights", TopK, k=0.5)
+    with pytest.raises(ValueError, match="k must be in"):
+        InPlacePruner(layer, "weight", TopK, k=1.5)
+    with pytest.raises(ValueError, match="2-D"):
+        InPlacePruner(layer, "bias", TrilDamp, f=0.5)
+    with pytest.raises(TypeError, match="progress"):
+        InPlacePruner(layer, "weight", DynamicTopK, k=0.5, progress=0.2)
+    topk_prune(layer, "weight", k=0.5)
+    with pytest.raises(ValueError, match="reparametrised"):
+        InPlacePruner(layer, "weight", TopK, k=0.5)
+    pruner = InPlacePruner(nn.Linear(3, 3), "weight", DynamicTopK, k=0.5)
+    with pytest.raises(ValueError, match="progress must be in"):
+        pruner.step(progress=1.2)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs", "match"),
+    [
+        (RandomPrune, {"p": 1.5}, "p must be in"),
+        (RandomPrune, {"p": float("nan")}, "p must be in"),
+        (TopK, {"k": -0.1}, "k must be in"),
+        (TopK, {"k": "half"}, "k must be a float"),
+        (DynamicTopK, {"k": 0.5, "progress": 2.0}, "progress must be in"),
+        (DynamicTopK, {"k": 0.5, "progress": 0.5, "schedule": "linear"}, "schedule"),
+        (TrilDamp, {"f": 1.01}, "f must be in"),
+        (DynamicTrilDamp, {"f": 0.5, "progress": -0.5}, "progress must be in"),
+    ],
+)
+@pytest.mark.parametrize("prepruned", [False, True])
+def test_bad_parameters_leave_module_unchanged(method, kwargs, match, prepruned) -> None:
+    layer = CompletePerceptron(2, 3, 1)
+    if prepruned:
+        topk_prune(layer, "weight", k=0.5)
+    before = snapshot(layer)
+    with pytest.raises((ValueError, TypeError), match=match):
+        method.apply(layer, "weight", **kwargs)
+    assert_unchanged(layer, before)
+
+
+@pytest.mark.parametrize(
+    "method,kwargs", [(TopK, {"k": 0.5}), (TrilDamp, {"f": 0.5}), (RandomPrune, {"p": 0.5})]
+)
+@pytest.mark.parametrize("prepruned", [False, True])
+def test_nonfinite_weights_rejected_and_module_unchanged(method, kwargs, prepruned) -> None:
+    layer = CompletePerceptron(2, 3, 1)
+    if prepruned:
+        topk_prune(layer, "weight", k=0.9)
+        with torch.no_grad():
+            layer.weight_orig[0, 0] = float("nan")
+    else:
+        with torch.no_grad():
+            layer.weight[0, 0] = float("inf")
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        method.apply(layer, "weight", **kwargs)
+    assert_unchanged(layer, before)
+
+
+def test_tril_damp_rejects_non_2d_and_unknown_names() -> None:
+    layer = nn.Linear(3, 3)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="2-D weight"):
+        TrilDamp.apply(layer, "bias", f=0.5)
+    with pytest.raises(AttributeError, match="no parameter"):
+        TopK.apply(layer, "gamma", k=0.5)
+    assert_unchanged(layer, before)
+
+
+def test_sparsity() -> None:
+    assert sparsity(torch.tensor([[0.0, 1.0], [2.0, 0.0]])) == 0.5
+    with pytest.raises(ValueError, match="empty"):
+        sparsity(torch.zeros(0))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+def test_cuda_masks_match_cpu() -> None:
+    w = torch.randn(6, 9, dtype=torch.float64)
+    for method in (TopK(k=0.5), TrilDamp(f=0.3), DynamicTopK(k=0.2, progress=0.7)):
+        cpu = method.compute_mask(w, torch.ones_like(w))
+        gpu = method.compute_mask(w.cuda(), torch.ones_like(w).cuda())
+        torch.testing.assert_close(gpu.cpu(), cpu)
+    layer = CompletePerceptron(2, 3, 1).cuda()
+    prune.global_unstructured([(layer, "weight")], pruning_method=TrilDamp, f=0.5)
+    torch.testing.assert_close(layer.weight_mask.cpu(), literal_tril_mask(4, 6, 0.5).float())
