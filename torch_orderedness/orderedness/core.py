@@ -1,0 +1,312 @@
+r"""The orderedness metric (paper, Sec. 3.3, Eq. 3) and the best neuron order behind it.
+
+Take the square part ``S = |W[:, :N]|`` of a weight (``N = O + H`` neurons,
+input columns dropped).  Permute the hidden neurons (the ``O`` outputs stay
+first, in order).  The *backward weight* of an order is the sum of the strict
+lower triangle of the permuted ``S``: the weight flowing from later neurons
+to earlier ones.  Then
+
+    orderedness(W) = 1 - min over orders of backward weight / sum(S)
+
+(the diagonal counts in the total, never in the backward weight); 1 means
+perfectly ordered (a feed-forward network).
+
+With the outputs fixed first, the backward weight of an order is a constant
+(the outputs' own lower triangle plus all hidden-to-output weight
+``S[O:, :O]``, the same for every order) plus the backward weight of the
+hidden block ``A = S[O:, O:]`` under the hidden order.  Every solver works on
+``A`` alone; :func:`ordering` adds the constant and maps the hidden order back
+to neuron indices.
+
+Solvers (``method``):
+
+- ``"exact"``: dynamic programming over subsets (:mod:`.exact`), ``H <= 28``
+  by default memory (4 GiB); about 2 s at ``H = 24`` on one core.
+- ``"heuristic"``: a local-search order (:mod:`.search`) and a certified lower
+  bound on the least backward weight (:mod:`.bounds`); exact only where the
+  bound meets the order's weight.
+- ``"milp"``: an integer program (:mod:`.ilp`); exact when proven optimal
+  within the time limit.
+- ``"auto"`` (default): ``"exact"`` while ``H <= AUTO_EXACT_MAX_HIDDEN`` (24);
+  beyond, the heuristic and the bound; if the bound does not prove the order
+  optimal and ``H <= AUTO_MILP_MAX_HIDDEN`` (40), the integer program too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from torch_orderedness.orderedness.exact import exact_order, order_cost
+from torch_orderedness.orderedness.graph import neuron_graph
+
+__all__ = [
+    "AUTO_EXACT_MAX_HIDDEN",
+    "AUTO_MILP_MAX_HIDDEN",
+    "AUTO_MILP_TIME_LIMIT",
+    "METHODS",
+    "Ordering",
+    "ordering",
+    "orderedness",
+]
+
+#: The methods :func:`ordering` accepts.
+METHODS: tuple[str, ...] = ("auto", "exact", "heuristic", "milp")
+#: ``method="auto"`` solves exactly by dynamic programming up to this many hidden neurons.
+AUTO_EXACT_MAX_HIDDEN: int = 24
+#: ``method="auto"`` tries the integer program up to this many hidden neurons.
+AUTO_MILP_MAX_HIDDEN: int = 40
+#: Seconds ``method="auto"`` grants the integer program when no ``time_limit`` is given.
+AUTO_MILP_TIME_LIMIT: float = 60.0
+# An order is proven optimal when a lower bound is within this fraction of its weight.
+_PROOF_RTOL = 1e-9
+# Share of the time limit the exact DP may use before falling back to search + bounds.
+_EXACT_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """The result of :func:`ordering`: a neuron order and the orderedness it shows.
+
+    Attributes:
+        value: orderedness of :attr:`permutation`, ``1 - backward / total``.
+            It is the metric's value when :attr:`exact`, and a lower bound on
+            it otherwise (the true optimum order can only be better).
+        permutation: the neuron order, a tuple of ``N = O + H`` indices into
+            the rows of the square part ``W[:, :N]`` (``permutation[k]`` is
+            the neuron placed at position ``k``); the ``O`` outputs come first
+            as ``0, ..., O-1``. Inputs are never permuted and not listed. For
+            an ``nn.RNN`` the indices are hidden units of that layer; for an
+            MLP they index its neurons in the ``from_mlp`` layout (outputs, last
+            hidden layer, ..., first hidden layer).
+        lower: a lower bound on the true orderedness (always ``== value``).
+        upper: an upper bound on the true orderedness, from a certified lower
+            bound on the least backward weight; ``== value`` when exact.
+        exact: ``True`` when :attr:`value` is proven to be the optimum.
+        method: the solver(s) that ran: ``"exact"`` (dynamic programming),
+            ``"heuristic"`` (search + bound), ``"milp"``, ``"heuristic+milp"``.
+        backward: backward weight of :attr:`permutation` (strict lower
+            triangle of the permuted square part).
+        total: ``sum(|W[:, :N]|)``, the diagonal included.
+        outputs: the number ``O`` of fixed leading neurons.
+
+    ``float(result)`` gives :attr:`value`.
+    """
+
+    value: float
+    permutation: tuple[int, ...]
+    lower: float
+    upper: float
+    exact: bool
+    method: str
+    backward: float
+    total: float
+    outputs: int
+
+    def __float__(self) -> float:
+        return self.value
+
+
+def _check_options(method: object, time_limit: object, seed: object) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if time_limit is not None:
+        allowed = "time_limit must be a positive number of seconds or None"
+        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)):
+            raise TypeError(f"{allowed}, got {time_limit!r}")
+        if not (math.isfinite(time_limit) and time_limit > 0):
+            raise ValueError(f"{allowed}, got {time_limit}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+
+
+class _Clock:
+    """Remaining time of an optional budget."""
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.deadline = None if limit is None else time.perf_counter() + limit
+
+    def left(self, share: float = 1.0, floor: float = 0.05) -> float | None:
+        if self.deadline is None:
+            return None
+        return max(floor, share * (self.deadline - time.perf_counter()))
+
+
+def _proves(lower: float, cost: float, scale: float) -> bool:
+    return cost - lower <= _PROOF_RTOL * cost + 1e-15 * scale
+
+
+def _search_and_bound(
+    A: np.ndarray, method: str, clock: _Clock, seed: int | None
+) -> tuple[np.ndarray, float, float, bool, str]:
+    """Heuristic order and certified bound; the integer program where ``auto`` allows it."""
+    from torch_orderedness.orderedness.bounds import lower_bound
+    from torch_orderedness.orderedness.search import heuristic_order
+
+    scale = float(A.sum())
+    perm, cost = heuristic_order(A, seed=seed, time_limit=clock.left(0.4))
+    lower = min(float(lower_bound(A, time_limit=clock.left(0.5))), cost)
+    if _proves(lower, cost, scale):
+        return perm, cost, lower, True, "heuristic"
+    if method == "auto" and A.shape[0] <= AUTO_MILP_MAX_HIDDEN:
+        from torch_orderedness.orderedness.ilp import milp_order
+
+        limit = AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
+        m_perm, m_cost, m_lower, proven = milp_order(A, time_limit=limit)
+        if m_cost < cost:
+            perm, cost = m_perm, m_cost
+        lower = min(max(lower, float(m_lower)), cost)
+        return perm, cost, lower, proven or _proves(lower, cost, scale), "heuristic+milp"
+    return perm, cost, lower, False, "heuristic"
+
+
+def _solve_hidden(
+    A: np.ndarray, method: str, clock: _Clock, seed: int | None
+) -> tuple[np.ndarray, float, float, bool, str]:
+    """``(perm, cost, lower bound on the least cost, exact, method)`` for the hidden block."""
+    n = A.shape[0]
+    if n <= 1:
+        return np.arange(n, dtype=np.int64), 0.0, 0.0, True, "exact"
+    if method == "exact" or (method == "auto" and n <= AUTO_EXACT_MAX_HIDDEN):
+        try:
+            perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE))
+        except TimeoutError:
+            return _search_and_bound(A, "heuristic", clock, seed)
+        return perm, cost, cost, True, "exact"
+    if method == "milp":
+        from torch_orderedness.orderedness.ilp import milp_order
+
+        perm, cost, lower, proven = milp_order(A, time_limit=clock.left())
+        lower = min(float(lower), float(cost))
+        return perm, float(cost), lower, bool(proven), "milp"
+    return _search_and_bound(A, method, clock, seed)
+
+
+def _order_one(
+    S: np.ndarray, outputs: int, method: str, time_limit: float | None, seed: int | None
+) -> Ordering:
+    clock = _Clock(time_limit)
+    A = S[outputs:, outputs:]
+    perm, cost, lower, exact, used = _solve_hidden(A, method, clock, seed)
+    perm = np.asarray(perm, dtype=np.int64)
+    if sorted(perm.tolist()) != list(range(A.shape[0])):
+        raise RuntimeError(f"solver {used!r} returned an invalid permutation {perm.tolist()}")
+    full = np.concatenate([np.arange(outputs, dtype=np.int64), outputs + perm])
+    total = float(S.sum())
+    backward = order_cost(S, full)
+    fixed = float(np.tril(S[:outputs, :outputs], -1).sum() + S[outputs:, :outputs].sum())
+    value = 1.0 - backward / total
+    upper = value if exact else min(1.0, max(value, 1.0 - (fixed + lower) / total))
+    return Ordering(
+        value=value,
+        permutation=tuple(int(i) for i in full),
+        lower=value,
+        upper=upper,
+        exact=bool(exact),
+        method=used,
+        backward=backward,
+        total=total,
+        outputs=outputs,
+    )
+
+
+def ordering(
+    w: object,
+    *,
+    outputs: int | None = None,
+    inputs: int | None = None,
+    method: str = "auto",
+    time_limit: float | None = None,
+    seed: int | None = 0,
+) -> Ordering | tuple[Ordering, ...]:
+    """The best order of the hidden neurons of ``w`` and its orderedness.
+
+    Args:
+        w: what to measure:
+
+            - a ``torch.Tensor`` (any real dtype and device) or numpy array of
+              shape ``(N, N + I)``: rows are receiving neurons, columns sending
+              neurons in the layout ``[outputs | hidden | inputs]``; a square
+              ``(N, N)`` matrix is any recurrent weight;
+            - a batch ``(B, N, N + I)``: one result per matrix;
+            - a complete perceptron layer (``out_features``, ``hidden_features``,
+              ``in_features``, ``weight``; pruned layers are read as
+              ``weight_orig * weight_mask``);
+            - an ``nn.RNN``: one result per layer (and direction), from
+              ``weight_hh_l{k}``;
+            - an MLP (``nn.Sequential``, list of modules, ``nn.Linear``),
+              assembled in the ``CompletePerceptron.from_mlp`` layout; a plain
+              MLP scores 1.
+        outputs: number ``O`` of leading neurons kept first and in order.
+            Default: 0 for tensors and ``nn.RNN``; read from a layer or MLP
+            (another value is an error).
+        inputs: number ``I`` of trailing input columns dropped. Default: all
+            columns beyond the square part for tensors; read from a layer or MLP.
+        method: ``"auto"``, ``"exact"``, ``"heuristic"`` or ``"milp"`` (see
+            the module docstring).
+        time_limit: seconds per matrix for the solvers, or ``None``. A soft
+            budget: when it runs out the best order found so far is returned
+            with ``exact=False`` and its bounds (a little over the budget is
+            possible while the fallback runs).
+        seed: seed of the heuristic search (``None``: fresh randomness).
+
+    Returns:
+        An :class:`Ordering`, or a tuple of them for a 3-D batch or an ``nn.RNN``
+        (even when it holds a single matrix).
+
+    Raises:
+        ValueError: non-finite entries; an all-zero square part (orderedness
+            undefined); shapes that do not fit ``outputs``/``inputs``; an
+            unknown ``method``; ``method="exact"`` with ``H > EXACT_MAX_N``.
+        MemoryError: ``method="exact"`` whose tables exceed 4 GiB (``H > 28``).
+        TypeError: unsupported kinds of ``w`` or arguments of the wrong type.
+
+    Example::
+
+        >>> import torch
+        >>> w = torch.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
+        >>> r = ordering(w, outputs=1)  # neuron 2 listens to neuron 1: put 2 first
+        >>> r.value, r.permutation, r.exact
+        (1.0, (0, 2, 1), True)
+    """
+    _check_options(method, time_limit, seed)
+    graph = neuron_graph(w, outputs=outputs, inputs=inputs)
+    results = tuple(
+        _order_one(S, graph.outputs, method, time_limit, seed) for S in graph.matrices
+    )
+    return results if graph.batched else results[0]
+
+
+def orderedness(
+    w: object,
+    *,
+    outputs: int | None = None,
+    inputs: int | None = None,
+    method: str = "auto",
+    time_limit: float | None = None,
+    seed: int | None = 0,
+) -> float | tuple[float, ...]:
+    """Orderedness of ``w`` (paper, Eq. 3): ``ordering(w, ...).value``.
+
+    Takes the same arguments as :func:`ordering`. Returns a float, or a tuple
+    of floats for a 3-D batch or an ``nn.RNN``. The value is exact unless the
+    problem was too large for the exact solvers within ``time_limit``; then it
+    is the orderedness of the best order found, a lower bound on the metric
+    (use :func:`ordering` to see ``exact`` and the upper bound).
+
+    Example::
+
+        >>> import torch
+        >>> orderedness(torch.triu(torch.ones(4, 6)))  # everything above the diagonal
+        1.0
+    """
+    result = ordering(
+        w, outputs=outputs, inputs=inputs, method=method, time_limit=time_limit, seed=seed
+    )
+    if isinstance(result, tuple):
+        return tuple(r.value for r in result)
+    return result.value

@@ -1,0 +1,299 @@
+"""From a weight, a layer or a network to the matrices the orderedness metric works on.
+
+Every caller of the metric passes through :func:`neuron_graph`, which returns
+the square part ``S = |W[:, :N]|`` (input columns dropped, absolute values)
+as float64 numpy matrices, together with the number of leading neurons that
+stay fixed (the outputs) and whether the caller gave one matrix or several.
+
+Accepted inputs:
+
+- a ``torch.Tensor`` (any real dtype, any device, gradients ignored) or a
+  ``numpy`` array, 2-D ``(N, N + I)`` or a batch ``(B, N, N + I)``; ``I``
+  trailing input columns are dropped;
+- a complete perceptron layer (duck-typed: ``out_features``,
+  ``hidden_features``, ``in_features`` and ``weight``); a layer pruned by
+  :mod:`torch.nn.utils.prune` is read as ``weight_orig * weight_mask``,
+  because its ``weight`` attribute is refreshed only by the next forward pass;
+- an ``nn.RNN``: the hidden-to-hidden matrix ``weight_hh_l{k}`` of every layer
+  (and ``weight_hh_l{k}_reverse`` after it when bidirectional);
+- an MLP: an ``nn.Sequential``, a list or tuple of modules, or one
+  ``nn.Linear``.  Its ``nn.Linear`` layers are assembled by :func:`mlp_weight`
+  into one complete-layer weight in the layout of
+  ``CompletePerceptron.from_mlp`` (outputs, last hidden layer, ..., first
+  hidden layer, inputs), so a plain MLP scores exactly 1.
+
+Pruned modules of any kind are read through ``<name>_orig * <name>_mask``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+__all__ = ["NeuronGraph", "neuron_graph", "mlp_weight", "current_weight"]
+
+
+@dataclass(frozen=True)
+class NeuronGraph:
+    """The matrices one call of the metric works on.
+
+    Attributes:
+        matrices: tuple of float64 numpy arrays ``(N, N)``, each ``|W[:, :N]|``.
+        outputs: number ``O`` of leading neurons that keep their place.
+        batched: ``True`` when the input could hold several matrices (a 3-D
+            array, an ``nn.RNN``); the metric then returns a tuple.
+        names: a label per matrix (``"w[0]"``, ``"weight_hh_l1"``, ...) for messages.
+    """
+
+    matrices: tuple[np.ndarray, ...]
+    outputs: int
+    batched: bool
+    names: tuple[str, ...]
+
+
+def current_weight(module: nn.Module, name: str = "weight") -> Tensor:
+    """The weight a module would use in its next forward pass.
+
+    For a parameter reparametrised by :mod:`torch.nn.utils.prune` this is
+    ``<name>_orig * <name>_mask`` (the ``<name>`` attribute itself is only
+    refreshed by the forward pre-hook); otherwise ``getattr(module, name)``.
+
+    Example::
+
+        >>> from torch.nn.utils import prune
+        >>> lin = nn.Linear(3, 2)
+        >>> _ = prune.identity(lin, "weight")
+        >>> with torch.no_grad():
+        ...     _ = lin.weight_mask.zero_()
+        >>> bool((current_weight(lin) == 0).all()), bool((lin.weight == 0).all())
+        (True, False)
+    """
+    orig = getattr(module, name + "_orig", None)
+    mask = getattr(module, name + "_mask", None)
+    if isinstance(orig, Tensor) and isinstance(mask, Tensor):
+        return orig * mask
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{type(module).__name__} has no tensor {name!r}")
+    return weight
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int >= 0, got {value!r}")
+    try:
+        count = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int >= 0, got {value!r}") from None
+    if count < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {count}")
+    return count
+
+
+def _to_numpy(w: Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(w, Tensor):
+        if w.is_complex():
+            raise TypeError(f"w must hold real numbers, got dtype {w.dtype}")
+        return w.detach().to("cpu", torch.float64).numpy()
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"w must hold real numbers, got dtype {w.dtype}")
+    return np.asarray(w, dtype=np.float64)
+
+
+def _linear_layers(layers: nn.Module | Sequence[nn.Module]) -> list[nn.Linear]:
+    if isinstance(layers, nn.Linear):
+        return [layers]
+    linears: list[nn.Linear] = []
+    for k, module in enumerate(layers):
+        if isinstance(module, nn.Linear):
+            linears.append(module)
+        elif isinstance(module, nn.Module) and next(module.parameters(), None) is None:
+            continue  # activations and other parameter-free modules
+        else:
+            raise TypeError(
+                "an MLP may hold nn.Linear layers and parameter-free modules only; "
+                f"layer {k} is {type(module).__name__}"
+            )
+    if not linears:
+        raise ValueError("the MLP holds no nn.Linear layer")
+    for k in range(1, len(linears)):
+        if linears[k].in_features != linears[k - 1].out_features:
+            raise ValueError(
+                f"the MLP's layers do not chain: out_features={linears[k - 1].out_features} "
+                f"is followed by in_features={linears[k].in_features}"
+            )
+    return linears
+
+
+def mlp_weight(layers: nn.Module | Sequence[nn.Module]) -> Tensor:
+    """The complete-layer weight ``(O+H, O+H+I)`` of an MLP, in the ``from_mlp`` layout.
+
+    Neurons are ordered outputs, last hidden layer, ..., first hidden layer,
+    inputs; the weight of the layer from block ``a`` to block ``b`` sits at
+    rows ``b``, columns ``a``, strictly above the diagonal. Everything else is
+    zero.  Pruned ``nn.Linear`` layers are read as ``weight_orig * weight_mask``.
+
+    Args:
+        layers: ``nn.Sequential``, list or tuple of modules, or one ``nn.Linear``;
+            parameter-free modules (activations) are skipped, other modules
+            with parameters raise ``TypeError``.
+
+    Returns:
+        A detached tensor on the first layer's device and dtype.
+
+    Example::
+
+        >>> mlp = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))
+        >>> mlp_weight(mlp).shape  # O=1, H=3, I=2
+        torch.Size([4, 6])
+    """
+    linears = _linear_layers(layers)
+    sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
+    starts = [0] * len(sizes)  # position of each MLP layer's neurons, inputs = layer 0
+    position = 0
+    for depth in range(len(sizes) - 1, -1, -1):
+        starts[depth] = position
+        position += sizes[depth]
+    rows = position - sizes[0]
+    first = current_weight(linears[0])
+    out = torch.zeros(rows, position, dtype=first.dtype, device=first.device)
+    with torch.no_grad():
+        for depth, lin in enumerate(linears):
+            r, c = starts[depth + 1], starts[depth]
+            out[r : r + sizes[depth + 1], c : c + sizes[depth]] = current_weight(lin).detach()
+    return out
+
+
+def _check_given(name: str, given: int | None, defined: int, what: str) -> None:
+    if given is not None and _count(name, given) != defined:
+        raise ValueError(f"{name}={given} conflicts with {what}={defined}")
+
+
+def _from_array(
+    w: np.ndarray,
+    outputs: int | None,
+    inputs: int | None,
+    label: str = "w",
+    names: Sequence[str] | None = None,
+) -> NeuronGraph:
+    if w.ndim not in (2, 3):
+        raise ValueError(
+            f"{label} must be 2-D (N, N + inputs) or a batch 3-D (B, N, N + inputs), "
+            f"got shape {tuple(w.shape)}"
+        )
+    n, m = w.shape[-2], w.shape[-1]
+    if inputs is None:
+        if m < n:
+            raise ValueError(
+                f"{label} must have at least as many columns as rows ((N, N + inputs)), "
+                f"got shape {tuple(w.shape)}"
+            )
+        n_inputs = m - n
+    else:
+        n_inputs = _count("inputs", inputs)
+        if m - n != n_inputs:
+            raise ValueError(
+                f"{label} of shape {tuple(w.shape)} does not fit inputs={n_inputs}: the last "
+                f"dimension must be N + inputs = {n + n_inputs}"
+            )
+    n_outputs = 0 if outputs is None else _count("outputs", outputs)
+    if n_outputs > n:
+        raise ValueError(
+            f"outputs must be in [0, {n}] for {label} of shape {tuple(w.shape)}, got {n_outputs}"
+        )
+    if not np.isfinite(w).all():
+        raise ValueError(f"{label} contains non-finite entries (NaN or inf)")
+    batch = w[None] if w.ndim == 2 else w
+    if names is None:
+        names = [label] if w.ndim == 2 else [f"{label}[{k}]" for k in range(batch.shape[0])]
+    matrices = []
+    for k, name in enumerate(names):
+        square = np.abs(batch[k, :, :n])
+        if not square.any():
+            raise ValueError(
+                f"the square part |{name}[:, :{n}]| is all zero: orderedness is undefined (0 / 0)"
+            )
+        matrices.append(np.ascontiguousarray(square))
+    return NeuronGraph(tuple(matrices), n_outputs, w.ndim == 3, tuple(names))
+
+
+def _is_complete_layer(module: object) -> bool:
+    return all(hasattr(module, a) for a in ("out_features", "hidden_features", "in_features"))
+
+
+def neuron_graph(
+    w: object, *, outputs: int | None = None, inputs: int | None = None
+) -> NeuronGraph:
+    """The square matrices ``|W[:, :N]|`` and the fixed output count of ``w``.
+
+    Args:
+        w: a tensor or array ``(N, N + I)`` / ``(B, N, N + I)``, a complete
+            perceptron layer, an ``nn.RNN``, or an MLP (see the module docstring).
+        outputs: number of leading neurons (outputs) kept first and in order.
+            Default: ``0`` for arrays and ``nn.RNN``, ``out_features`` of a
+            complete layer or MLP (giving another value there is an error).
+        inputs: number of trailing input columns to drop. Default: all columns
+            beyond the square part (``shape[-1] - shape[-2]``) for arrays, the
+            module's own count for layers and MLPs (another value is an
+            error), ``0`` for ``nn.RNN``.
+
+    Returns:
+        A :class:`NeuronGraph`.
+
+    Raises:
+        TypeError: ``w`` is of an unsupported kind, or an MLP holds a layer
+            with parameters that is not ``nn.Linear``.
+        ValueError: shapes that do not fit ``outputs``/``inputs``, non-finite
+            entries, or an all-zero square part (orderedness undefined).
+
+    Example::
+
+        >>> g = neuron_graph(torch.tensor([[1.0, -2.0, 5.0], [0.0, 3.0, 7.0]]), outputs=1)
+        >>> g.matrices[0].tolist(), g.outputs, g.batched
+        ([[1.0, 2.0], [0.0, 3.0]], 1, False)
+    """
+    if isinstance(w, (Tensor, np.ndarray)):
+        return _from_array(_to_numpy(w), outputs, inputs)
+    if isinstance(w, nn.RNNBase):
+        if not isinstance(w, nn.RNN):
+            raise TypeError(
+                f"only nn.RNN among the recurrent modules has a square hidden-to-hidden "
+                f"matrix, got {type(w).__name__}"
+            )
+        if inputs is not None and _count("inputs", inputs) != 0:
+            raise ValueError(f"inputs must be 0 (or None) for nn.RNN, got {inputs}")
+        suffixes = ["", "_reverse"] if w.bidirectional else [""]
+        names = [f"weight_hh_l{k}{s}" for k in range(w.num_layers) for s in suffixes]
+        weights = np.stack([_to_numpy(current_weight(w, name)) for name in names])
+        return _from_array(weights, outputs, 0, label="weight_hh", names=names)
+    if _is_complete_layer(w):
+        n_out, n_hid, n_in = (int(w.out_features), int(w.hidden_features), int(w.in_features))
+        _check_given("outputs", outputs, n_out, "the layer's out_features")
+        _check_given("inputs", inputs, n_in, "the layer's in_features")
+        if not isinstance(w, nn.Module):
+            raise TypeError(f"w must be an nn.Module, got {type(w).__name__}")
+        weight = _to_numpy(current_weight(w))
+        if weight.shape != (n_out + n_hid, n_out + n_hid + n_in):
+            raise ValueError(
+                f"the layer's weight has shape {weight.shape}, expected "
+                f"(out+hidden, out+hidden+in) = {(n_out + n_hid, n_out + n_hid + n_in)}"
+            )
+        return _from_array(weight, n_out, n_in, label="weight")
+    if isinstance(w, (nn.Linear, nn.Sequential)) or (
+        isinstance(w, (list, tuple)) and w and all(isinstance(m, nn.Module) for m in w)
+    ):
+        linears = _linear_layers(w)
+        n_out, n_in = linears[-1].out_features, linears[0].in_features
+        _check_given("outputs", outputs, n_out, "the MLP's out_features")
+        _check_given("inputs", inputs, n_in, "the MLP's in_features")
+        return _from_array(_to_numpy(mlp_weight(linears)), n_out, n_in, label="MLP weight")
+    raise TypeError(
+        "w must be a torch.Tensor or numpy array (N, N + inputs) or (B, N, N + inputs), a "
+        "complete perceptron layer, an nn.RNN, or an MLP (nn.Sequential / list of nn.Linear); "
+        f"got {type(w).__name__}"
+    )
