@@ -173,7 +173,7 @@ def _solve_hidden(
         return np.arange(n, dtype=np.int64), 0.0, 0.0, True, "exact"
     if method == "exact" or (method == "auto" and n <= AUTO_EXACT_MAX_HIDDEN):
         try:
-            perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE))
+            perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
         except TimeoutError:
             return _search_and_bound(A, "heuristic", clock, seed)
         return perm, cost, cost, True, "exact"
@@ -275,9 +275,7 @@ def ordering(
     """
     _check_options(method, time_limit, seed)
     graph = neuron_graph(w, outputs=outputs, inputs=inputs)
-    results = tuple(
-        _order_one(S, graph.outputs, method, time_limit, seed) for S in graph.matrices
-    )
+    results = tuple(_order_one(S, graph.outputs, method, time_limit, seed) for S in graph.matrices)
     return results if graph.batched else results[0]
 
 
