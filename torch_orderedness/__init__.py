@@ -7,9 +7,12 @@ Public API:
   :class:`TopK`, :class:`DynamicTopK`, :class:`TrilDamp`,
   :class:`DynamicTrilDamp`, their functional helpers, the dynamic schedules,
   and :class:`InPlacePruner` for the paper's in-place application.
+- The metric: :func:`orderedness`, :func:`ordering` (with its :class:`Ordering`
+  result: the best order found and certified bounds), :func:`neuron_graph`.
 """
 
 from torch_orderedness.complete import INIT_SCHEMES, CompletePerceptron
+from torch_orderedness.orderedness import Ordering, neuron_graph, orderedness, ordering
 from torch_orderedness.pruning import (
     SCHEDULES,
     DynamicTopK,
@@ -51,4 +54,8 @@ __all__ = [
     "dynamic_keep_fraction",
     "dynamic_damping_factor",
     "sparsity",
+    "Ordering",
+    "ordering",
+    "orderedness",
+    "neuron_graph",
 ]
