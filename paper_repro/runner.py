@@ -1,0 +1,187 @@
+"""One setting, many seeds: the :class:`Run` record and the adapter to the library's training.
+
+Every experiment of :mod:`paper_repro` is a list of *settings* (task,
+initialisation, pruning scheme, size, seeds); each setting becomes one
+:class:`Run` holding one number per seed.  Tables and figures are computed
+from runs only, so they can be remade from the JSON file without training.
+
+:func:`train_setting` is the single adapter to
+:mod:`torch_orderedness.training` (the loop that trains many seeds at once)
+and the metric; nothing else in :mod:`paper_repro` trains or measures.
+Experiments take a ``trainer`` argument with the signature of
+:func:`train_setting`, so tests can run the whole pipeline on synthetic runs.
+
+Example::
+
+    >>> s = Setting("xor", "default", "topk", 0.5, hidden=5, iterations=3, steps=1000)
+    >>> s.label
+    'xor/default/topk(0.5)/H5/T3/1000 steps'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = [
+    "TASK_NAMES",
+    "Setting",
+    "Run",
+    "Trainer",
+    "train_setting",
+    "seed_list",
+]
+
+#: ``"untrained"``: XOR defaults, the scheme applied for some steps without gradient updates.
+TASK_NAMES: tuple[str, ...] = ("untrained", "xor", "sine")
+
+
+def seed_list(n: int, base_seed: int) -> list[int]:
+    """The ``n`` seeds ``base_seed, base_seed + 1, ...`` used by every setting.
+
+    Example::
+
+        >>> seed_list(3, 10)
+        [10, 11, 12]
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (the number of seeds) must be an int >= 1, got {n!r}")
+    return [base_seed + i for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What to train: one cell of a table or one point of a figure, for all seeds.
+
+    Attributes:
+        task: ``"untrained"``, ``"xor"`` or ``"sine"``.
+        init: ``"default"``, ``"uniform"`` or ``"zeros"`` (see
+            :data:`paper_repro.paper_numbers.INITS`).
+        scheme: ``"none"``, ``"random"``, ``"topk"``, ``"dyn_topk"``, ``"tril"``
+            or ``"dyn_tril"``.
+        amount: the scheme's parameter (Random ``p``, Top-K ``k``, Tril-damp
+            ``f``); ``None`` for ``"none"``.
+        hidden: hidden units ``H``.
+        iterations: iterations ``T``.
+        steps: optimiser steps (for ``"untrained"``: scheme applications
+            without gradient updates).
+        model: ``"complete"`` (the complete layer) or ``"mlp"`` (Appendix D's baseline).
+        early_stop: stop a seed once its loss is below this (``None``: never).
+        record_loss: keep the per-step loss curve of every seed.
+        null_samples: draws of the metric's null model per seed on the final weight.
+    """
+
+    task: str
+    init: str
+    scheme: str
+    amount: float | None
+    hidden: int
+    iterations: int
+    steps: int
+    model: str = "complete"
+    early_stop: float | None = None
+    record_loss: bool = False
+    null_samples: int = 0
+
+    def __post_init__(self) -> None:
+        if self.task not in TASK_NAMES:
+            raise ValueError(f"task must be one of {TASK_NAMES}, got {self.task!r}")
+        if self.model not in ("complete", "mlp"):
+            raise ValueError(f"model must be 'complete' or 'mlp', got {self.model!r}")
+        if (self.scheme == "none") != (self.amount is None):
+            raise ValueError(
+                f"amount must be None exactly when scheme is 'none', got scheme={self.scheme!r}, "
+                f"amount={self.amount!r}"
+            )
+        for name in ("hidden", "iterations", "steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+
+    @property
+    def label(self) -> str:
+        scheme = self.scheme if self.amount is None else f"{self.scheme}({self.amount:g})"
+        model = "" if self.model == "complete" else f"{self.model}/"
+        return (
+            f"{model}{self.task}/{self.init}/{scheme}/H{self.hidden}/T{self.iterations}/"
+            f"{self.steps} steps"
+        )
+
+
+@dataclass
+class Run:
+    """Per-seed results of one :class:`Setting`.
+
+    Attributes:
+        setting: what was trained.
+        seeds: the seeds, one per entry of the lists below.
+        start: orderedness at the start (after initialisation), per seed.
+        end: orderedness at the end, per seed.
+        final_loss: training loss at the last step, per seed (``None`` untrained).
+        sparsity: fraction of exact zeros in the final weight, per seed.
+        null: null-model orderedness of each seed's final weight, ``(seeds, m)``.
+        loss_curve: per-step training loss, ``(seeds, steps)`` (``None`` unless asked).
+        wall_s: seconds the setting took.
+    """
+
+    setting: Setting
+    seeds: list[int]
+    start: list[float]
+    end: list[float]
+    final_loss: list[float] | None = None
+    sparsity: list[float] | None = None
+    null: list[list[float]] | None = None
+    loss_curve: list[list[float]] | None = None
+    wall_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.seeds)
+        for name in ("start", "end", "final_loss", "sparsity", "null", "loss_curve"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"Run.{name} has {len(value)} entries for {n} seeds")
+
+    @property
+    def change(self) -> list[float]:
+        """``end - start`` per seed: the change in orderedness."""
+        return [e - s for s, e in zip(self.start, self.end, strict=True)]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "setting"}
+        out["setting"] = asdict(self.setting)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        data = dict(data)
+        setting = Setting(**data.pop("setting"))
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown Run fields in JSON: {sorted(unknown)}")
+        return cls(setting=setting, **data)
+
+
+#: What every experiment calls to get a :class:`Run`: ``trainer(setting, seeds) -> Run``.
+Trainer = Callable[[Setting, Sequence[int]], Run]
+
+
+def _finite(values: Sequence[float], what: str) -> list[float]:
+    out = [float(v) for v in values]
+    if not all(math.isfinite(v) for v in out):
+        raise ValueError(f"{what} has NaN or infinite values")
+    return out
+
+
+def train_setting(setting: Setting, seeds: Sequence[int]) -> Run:
+    """Train (or prune without training) ``setting`` for all ``seeds`` at once.
+
+    The one adapter between :mod:`paper_repro` and the library's training
+    loop (:mod:`torch_orderedness.training`) and metric.
+    """
+    from paper_repro import _adapter
+
+    return _adapter.train(setting, list(seeds))

@@ -1,0 +1,290 @@
+"""Tests of paper_repro: statistics against scipy and closed forms, the table writer's
+"inside CI" logic on hand-made numbers, the JSON round trip, and small real runs of
+each experiment (few seeds, few steps) that check structure and the math that must hold."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as st
+
+from paper_repro import figure2, figure3, stats, table1
+from paper_repro import paper_numbers as paper
+from paper_repro.__main__ import main, render
+from paper_repro.config import Config
+from paper_repro.report import fmt, load_results, markdown_table, save_results
+from paper_repro.runner import Run, Setting
+from paper_repro.testing import fake_trainer
+
+# --------------------------------------------------------------------------- paper numbers
+
+
+def test_paper_table_has_every_row_and_column():
+    for table, rows in ((paper.TABLE1_INIT, paper.INIT_ROWS),
+                        (paper.TABLE1_PRUNING, paper.PRUNING_ROWS)):
+        assert tuple(table) == rows
+        for row in rows:
+            assert tuple(table[row]) == paper.COLUMNS
+    # the two halves share their reference row: Default == none for trained columns
+    for col in ("xor", "sine"):
+        assert paper.TABLE1_INIT["default"][col] == paper.TABLE1_PRUNING["none"][col]
+    assert paper.TABLE1_PRUNING["none"]["untrained"] == (0.0, 0.0)
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def test_summarize_matches_scipy_t_interval():
+    x = np.array([0.61, 0.72, 0.68, 0.70, 0.66, 0.59])
+    s = stats.summarize(x, level=0.9)
+    lo, hi = st.t.interval(0.9, len(x) - 1, loc=x.mean(), scale=st.sem(x))
+    assert s.mean == pytest.approx(x.mean())
+    assert s.std == pytest.approx(x.std(ddof=1))
+    assert (s.ci_low, s.ci_high) == pytest.approx((lo, hi))
+
+
+def test_summarize_degenerate_samples_give_point_intervals():
+    assert stats.mean_ci([0.0, 0.0, 0.0]) == (0.0, 0.0)
+    one = stats.summarize([0.3])
+    assert (one.std, one.ci_low, one.ci_high) == (0.0, 0.3, 0.3)
+    with pytest.raises(ValueError, match="x needs at least 1"):
+        stats.summarize([])
+    with pytest.raises(ValueError, match="NaN"):
+        stats.summarize([0.1, float("nan")])
+    with pytest.raises(ValueError, match="level"):
+        stats.summarize([0.1, 0.2], level=1.5)
+
+
+def test_inside_ci_with_rounding_tolerance():
+    assert stats.inside_ci(0.5, 0.4, 0.6)
+    assert stats.inside_ci(0.4, 0.4, 0.6)  # closed interval
+    assert not stats.inside_ci(0.3995, 0.4, 0.6)
+    assert stats.inside_ci(0.3995, 0.4, 0.6, tolerance=5e-4)
+    assert not stats.inside_ci(0.3994, 0.4, 0.6, tolerance=5e-4)
+    with pytest.raises(ValueError, match="low must be <= high"):
+        stats.inside_ci(0.5, 0.6, 0.4)
+
+
+def test_welch_matches_scipy_and_decides_degenerate_cases():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(0.1, 0.05, 10), rng.normal(0.0, 0.03, 8)
+    r = stats.welch_test(a, b)
+    ref = st.ttest_ind(a, b, equal_var=False)
+    assert (r.statistic, r.p_value) == pytest.approx((ref.statistic, ref.pvalue))
+    assert r.difference == pytest.approx(a.mean() - b.mean())
+    # Welch's t by its closed form
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    assert r.statistic == pytest.approx((a.mean() - b.mean()) / math.sqrt(va + vb))
+    assert stats.welch_test([0.0] * 4, [0.0] * 4).p_value == 1.0
+    assert stats.welch_test([0.0] * 4, [0.2] * 4).p_value == 0.0
+
+
+def test_permutation_test_exact_enumeration_by_hand():
+    a, b = [0.3, 0.5, 0.4], [0.1, 0.2, 0.15, 0.0]
+    pooled = a + b
+    obs = np.mean(a) - np.mean(b)
+    hits = total = 0
+    for idx in itertools.combinations(range(7), 3):
+        g = [pooled[i] for i in idx]
+        rest = [pooled[i] for i in range(7) if i not in idx]
+        total += 1
+        hits += abs(np.mean(g) - np.mean(rest)) >= abs(obs) - 1e-12
+    r = stats.permutation_test(a, b)
+    assert r.method == "exact permutation"
+    assert r.p_value == pytest.approx(hits / total)
+    assert r.difference == pytest.approx(obs)
+
+
+def test_permutation_test_paired_and_sampled_agree_with_scipy():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(0.05, 0.1, 8), rng.normal(0.0, 0.1, 8)
+    paired = stats.permutation_test(a, b, paired=True)
+    ref = st.permutation_test((a, b), lambda x, y: np.mean(x - y), permutation_type="samples",
+                              n_resamples=np.inf)
+    assert paired.p_value == pytest.approx(ref.pvalue)
+    a, b = rng.normal(0.1, 0.1, 15), rng.normal(0.0, 0.1, 15)  # C(30, 15) > max_exact: sampled
+    sampled = stats.permutation_test(a, b, n_resamples=20000, seed=0)
+    ref = st.permutation_test((a, b), lambda x, y: np.mean(x) - np.mean(y), n_resamples=20000,
+                              random_state=0)
+    assert sampled.method == "permutation"
+    assert sampled.p_value == pytest.approx(ref.pvalue, abs=0.02)
+
+
+def test_holm_matches_literal_definition():
+    p = [0.01, 0.04, 0.03, 0.005, 0.5]
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    expected = [0.0] * len(p)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        expected[i] = running
+    assert stats.holm(p) == pytest.approx(expected)
+    assert stats.holm([0.5, 0.9]) == [1.0, 1.0]
+    assert stats.holm([]) == []
+
+
+def test_null_excess_test_is_one_sample_t_on_excess():
+    obs = np.array([0.8, 0.75, 0.9, 0.7])
+    null = np.array([[0.6, 0.7], [0.65, 0.7], [0.7, 0.8], [0.6, 0.66]])
+    r = stats.null_excess_test(obs, null)
+    ref = st.ttest_1samp(obs - null.mean(axis=1), 0.0, alternative="greater")
+    assert (r.statistic, r.p_value) == pytest.approx((ref.statistic, ref.pvalue))
+    single = stats.null_excess_test([0.7], [[0.5, 0.6, 0.8]])
+    assert single.p_value == pytest.approx((1 + 1) / (1 + 3))
+    with pytest.raises(ValueError, match="shape"):
+        stats.null_excess_test(obs, null[:2])
+
+
+def test_linear_trend_and_slope_difference_against_scipy():
+    rng = np.random.default_rng(3)
+    x = np.repeat(np.linspace(0, 0.9, 10), 5)
+    y = 0.2 * x + rng.normal(0, 0.05, x.size)
+    t = stats.linear_trend(x, y)
+    ref = st.linregress(x, y)
+    assert (t.slope, t.stderr, t.p_value) == pytest.approx((ref.slope, ref.stderr, ref.pvalue))
+    half = st.t.ppf(0.975, x.size - 2) * ref.stderr
+    assert (t.ci_low, t.ci_high) == pytest.approx((ref.slope - half, ref.slope + half))
+    u = stats.linear_trend(x, 0.05 * x + rng.normal(0, 0.05, x.size))
+    d = stats.slope_difference_test(t, u)
+    z = (t.slope - u.slope) / math.hypot(t.stderr, u.stderr)
+    assert d.p_value == pytest.approx(2 * st.norm.sf(abs(z)))
+    with pytest.raises(ValueError, match="distinct"):
+        stats.linear_trend([1, 1, 1], [0, 1, 2])
+
+
+# --------------------------------------------------------------------------- report / table writer
+
+
+def test_markdown_table_and_number_format():
+    assert markdown_table(["a"], [["x|y"]]).splitlines()[-1] == "| x\\|y |"
+    with pytest.raises(ValueError, match="2 cells for 1 headers"):
+        markdown_table(["a"], [[1, 2]])
+    assert fmt(-0.0004) == "0.000" and fmt(-0.0006) == "-0.001"
+
+
+def _run(task, init, scheme, amount, start, end, hidden=5, steps=10, null=None):
+    setting = Setting(task, init, scheme, amount, hidden, 3, steps)
+    return Run(setting, list(range(len(start))), list(start), list(end), null=null)
+
+
+def _hand_made_runs(config):
+    """Table 1 runs where every cell's values are chosen by hand."""
+    runs = []
+    for col in table1.columns(config):
+        for init in paper.INIT_ROWS:
+            if col.task == "untrained":
+                # at-init column: values 0.672 +- 0.01 (paper's Default mean inside),
+                start = [0.662, 0.672, 0.682] if init == "default" else [0.5, 0.5, 0.5]
+                runs.append(_run(col.task, init, "none", None, start, start, col.hidden))
+            else:
+                runs.append(_run(col.task, init, "none", None, [0.6] * 3,
+                                 [0.6 + paper.TABLE1_INIT[init][col.paper_column][0]] * 3,
+                                 col.hidden))
+        for scheme in paper.PRUNING_ROWS[1:]:
+            amount = paper.SCHEMES[scheme][1]
+            if scheme == "topk":  # change exactly 0.0395: the paper's 0.039 +- rounding
+                delta = [0.0395] * 3
+            elif scheme == "random":  # far away: 0.3 with spread
+                delta = [0.29, 0.3, 0.31]
+            else:
+                delta = [paper.TABLE1_PRUNING[scheme][col.paper_column][0]] * 3
+            start = [0.6, 0.62, 0.64]
+            runs.append(_run(col.task, "default", scheme, amount, start,
+                             [s + d for s, d in zip(start, delta, strict=True)], col.hidden,
+                             null=[[0.6, 0.62]] * 3))
+    return runs
+
+
+def test_table_inside_ci_logic_on_hand_made_numbers():
+    config = Config.quick(seeds=3, sine_hidden=(8,))
+    t = table1.build(_hand_made_runs(config), config)
+    assert len(t.cells) == 9 * 3
+    # exactly equal to the paper: zero-width interval, inside
+    assert t.cell("init", "uniform", "xor").inside
+    assert t.cell("pruning", "none", "untrained").inside
+    # 0.0395 vs the paper's 0.039: outside a zero-width interval but within the rounding
+    topk = t.cell("pruning", "topk", "untrained")
+    assert (topk.summary.ci_low, topk.summary.ci_high) == pytest.approx((0.0395, 0.0395))
+    assert topk.inside
+    # 0.3 +- 0.01 vs the paper's 0.243: outside
+    assert not t.cell("pruning", "random", "xor").inside
+    # at init: the Default values bracket 0.672; Uniform's constant 0.5 excludes 0.647
+    assert t.cell("init", "default", "untrained").inside
+    assert not t.cell("init", "uniform", "untrained").inside
+    # tests: reference rows and the at-init column are not tested; the rest are
+    assert t.cell("pruning", "none", "xor").welch is None
+    assert t.cell("init", "zeros", "untrained").welch is None
+    welch = t.cell("pruning", "random", "xor").welch  # 0.3 +- 0.01 vs constant 0.032: dof = 2
+    assert welch.statistic == pytest.approx(0.268 / (0.01 / math.sqrt(3)))
+    assert welch.p_value == pytest.approx(2 * st.t.sf(welch.statistic, 2))
+    assert all(c.holm_p >= c.welch.p_value for c in t.cells if c.welch is not None)
+    md = table1.markdown(t, config)
+    assert "**0.300 ± 0.010** · paper 0.243 ± 0.082 · **no**" in md
+    assert "**0.039 ± 0.000** · paper 0.039 ± 0.032 · yes" in md
+    n_inside = sum(c.inside for c in t.cells)
+    assert f"inside our 95 % interval in {n_inside} of 27 cells" in md
+
+
+# --------------------------------------------------------------------------- pipeline, synthetic
+
+
+def test_settings_cover_table1_without_duplicates():
+    config = Config.full()
+    s = table1.settings(config)
+    assert len(s) == len(set(s)) == 4 * (3 + 5)  # untrained, XOR, Sine H=8, Sine H=10
+    assert {x.hidden for x in s if x.task == "sine"} == {8, 10}
+    assert {x.steps for x in s if x.task == "untrained"} == {10}
+    f3 = figure3.settings(config)
+    assert len(f3) == 3 * (5 * 9 + 1)  # s = 0 shared by the five schemes
+    assert figure3.amount_for("topk", 0.9) == pytest.approx(0.1)
+    assert len(figure2.settings(config)) == 2 * 4 * 10
+
+
+def test_json_round_trip_remakes_identical_tables(tmp_path):
+    out = tmp_path / "a"
+    argv = ["--quick", "--out", str(out), "--no-progress", "--seeds", "3", "--figure-seeds", "2"]
+    assert main(argv, trainer=fake_trainer) == 0
+    for name in ("table1.md", "table1.png", "figure2.png", "figure3.png", "appendix_d.png",
+                 "figure2.md", "figure3.md", "appendix_d.md", "index.md", "results.json"):
+        assert (out / name).is_file(), name
+    data = json.loads((out / "results.json").read_text())
+    assert data["settings"]["seeds"] == 3 and data["format"] == "paper_repro/1"
+    runs, settings, timings = load_results(out / "results.json")
+    assert set(timings) >= {"table1", "figure2", "figure3", "appendix_d"}
+    assert Config.from_dict(settings) == Config.quick(seeds=3, figure2_seeds=2, figure3_seeds=2,
+                                                      appendix_d_seeds=2)
+    remade = tmp_path / "b"
+    assert main(["--from-json", str(out / "results.json"), "--out", str(remade)]) == 0
+    for name in ("table1.md", "figure2.md", "figure3.md", "appendix_d.md"):
+        assert (remade / name).read_text() == (out / name).read_text(), name
+    # the runs themselves survive the round trip
+    again = tmp_path / "c.json"
+    save_results(again, runs, settings)
+    assert load_results(again)[0] == runs
+
+
+def test_render_rejects_incomplete_runs(tmp_path):
+    config = Config.quick(seeds=2)
+    runs = table1.run(config, trainer=fake_trainer)[:-1]
+    with pytest.raises(KeyError, match="no run"):
+        render({"table1": runs}, config, tmp_path)
+
+
+def test_load_results_rejects_other_json(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"format": "something else"}')
+    with pytest.raises(ValueError, match="not a paper_repro results file"):
+        load_results(path)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="seeds must be an int >= 2"):
+        Config.quick(seeds=1)
+    with pytest.raises(ValueError, match="parts"):
+        Config.quick(parts=("table2",))
+    with pytest.raises(ValueError, match="amount must be None"):
+        Setting("xor", "default", "topk", None, 5, 3, 10)
