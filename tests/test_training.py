@@ -1,0 +1,460 @@
+"""Training: against a literal re-implementation of the paper's loop, seeds, batching, bad input."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from torch_orderedness.complete import CompletePerceptron
+from torch_orderedness.orderedness import ordering
+from torch_orderedness.pruning import DynamicTopK
+from torch_orderedness.tasks import sine, xor
+from torch_orderedness.training import (
+    PruneSpec,
+    SeedRuns,
+    TrainResult,
+    seed_generators,
+    train,
+    train_seeds,
+)
+
+# --------------------------------------------------------------------------- a literal reference
+
+
+def _generators(seed: int) -> tuple[torch.Generator, torch.Generator, torch.Generator]:
+    """The documented derivation: init = seed, data/prune from SeedSequence([seed, 1 or 2])."""
+    derived = [
+        int(np.random.SeedSequence([seed, k]).generate_state(1, np.uint64)[0]) for k in (1, 2)
+    ]
+    return (torch.Generator().manual_seed(seed), torch.Generator().manual_seed(derived[0]),
+            torch.Generator().manual_seed(derived[1]))
+
+
+def _sin4(x: float) -> float:
+    return math.sin(math.pi * x / 2) ** 4
+
+
+def _literal_topk_(w: torch.Tensor, keep_fraction: float) -> None:
+    n = w.numel()
+    keep = math.floor(round(keep_fraction * n, 9))
+    flat = w.abs().flatten()
+    mask = torch.zeros(n)
+    mask[torch.topk(flat, keep).indices] = 1.0
+    w.mul_(mask.reshape(w.shape))
+
+
+def _literal_tril_(w: torch.Tensor, f: float) -> None:
+    w.sub_(f * torch.tril(w, -1))
+
+
+def reference_run(task, seed, epochs, scheme=None, progress="epoch"):
+    """The paper's loop written out: Adam(0.01), MSE, a scheme in place after every step."""
+    g_init, g_data, _ = _generators(seed)
+    model = CompletePerceptron(task.in_features, task.hidden, task.out_features,
+                               task.iterations, generator=g_init)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    X, Y, bs = task.inputs, task.targets, task.batch_size
+    per_epoch = math.ceil(X.shape[0] / bs)
+    steps = epochs * per_epoch
+    losses = []
+    for epoch in range(epochs):
+        order = torch.randperm(X.shape[0], generator=g_data) if task.shuffle else \
+            torch.arange(X.shape[0])
+        for j in range(per_epoch):
+            idx = order[j * bs:(j + 1) * bs]
+            opt.zero_grad()
+            loss = F.mse_loss(model(X[idx]), Y[idx])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            x = epoch / epochs if progress == "epoch" else (len(losses) - 1) / steps
+            with torch.no_grad():
+                if scheme is not None:
+                    scheme(model.weight, x)
+    return model, np.array(losses)
+
+
+def test_xor_matches_literal_loop_dynamic_topk() -> None:
+    def scheme(w, x):
+        _literal_topk_(w, 1 - 0.5 * _sin4(x))
+
+    model, losses = reference_run(xor(), seed=4, epochs=40, scheme=scheme)
+    r = train(None, xor(), seed=4, epochs=40, pruning=PruneSpec("dyn_topk", k=0.5))
+    np.testing.assert_allclose(r.loss, losses, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(r.end_params["weight"], model.weight.detach(), rtol=1e-5,
+                               atol=1e-6)
+    assert r.end_orderedness == pytest.approx(ordering(model).value, abs=1e-6)
+
+
+def test_sine_matches_literal_loop_shuffled_tril_damp() -> None:
+    task = sine(hidden=4)
+
+    def scheme(w, x):
+        _literal_tril_(w, 0.8 * _sin4(x))
+
+    model, losses = reference_run(task, seed=11, epochs=3, scheme=scheme, progress="step")
+    r = train(None, task, seed=11, epochs=3, progress="step",
+              pruning=[PruneSpec("dyn_tril", f=0.8)])
+    assert r.steps == 45
+    np.testing.assert_allclose(r.loss, losses, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(r.end_params["weight"], model.weight.detach(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(r.progress, np.arange(45) / 45)
+
+
+def test_initial_model_and_first_loss_come_from_the_seed() -> None:
+    r = train(None, xor(), seed=7, steps=3)
+    ref = CompletePerceptron(2, 5, 1, 3, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(r.start_params["weight"], ref.weight.detach())
+    assert torch.equal(r.start_params["initial_state"], ref.initial_state.detach())
+    x, y = xor().inputs, xor().targets
+    assert r.loss[0] == pytest.approx(F.mse_loss(ref(x), y).item(), rel=1e-6)
+    assert r.start_orderedness == pytest.approx(ordering(ref).value, abs=1e-12)
+    assert r.orderedness_steps.tolist() == [0, 3]
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_progress_definitions_reach_the_dynamic_scheme() -> None:
+    task = sine(hidden=3)
+    n = 4 * 6  # weight (1+3, 1+3+2)
+    for progress, expected in [
+        ("epoch", np.repeat([0.0, 0.5], 15)),
+        ("step", np.arange(30) / 30),
+        (lambda i, steps: min(1.0, 2 * i / steps), np.minimum(1.0, 2 * np.arange(30) / 30)),
+    ]:
+        r = train(None, task, seed=0, epochs=2, progress=progress, update=False,
+                  pruning=PruneSpec("dyn_topk", k=0.25))
+        np.testing.assert_allclose(r.progress, expected, atol=1e-15)
+        keep = [math.floor(round((1 - 0.75 * _sin4(x)) * n, 9)) for x in expected]
+        np.testing.assert_allclose(r.mask_mean["weight"], np.array(keep) / n)
+        # pruning is monotone here (no updates), so the zeros are exactly the pruned entries
+        np.testing.assert_allclose(r.sparsity["weight"], 1 - np.array(keep) / n)
+
+
+def test_random_mask_is_drawn_once_from_the_seed() -> None:
+    r = train(None, xor(), seed=3, steps=25, pruning=PruneSpec("random", p=0.4))
+    _, _, g_prune = _generators(3)
+    pruned = torch.rand((6, 8), generator=g_prune) < 0.4
+    assert torch.equal(r.end_params["weight"] == 0, pruned)  # kept entries are non-zero
+    share = pruned.float().mean().item()
+    np.testing.assert_allclose(r.sparsity["weight"], share)
+    np.testing.assert_allclose(r.mask_mean["weight"], 1 - share)
+
+
+def test_soft_masks_report_zeros_and_mask_mean() -> None:
+    r = train(None, xor(), seed=0, steps=6, update=False, pruning=PruneSpec("tril", f=0.8))
+    lower = 15  # strictly below the diagonal of the (6, 6) square part
+    np.testing.assert_allclose(r.sparsity["weight"], 0.0)
+    np.testing.assert_allclose(r.mask_mean["weight"], 1 - 0.8 * lower / 48)
+    # in place: the damping compounds, (1 - f)^steps below the diagonal
+    w0, w = r.start_params["weight"], r.end_params["weight"]
+    factor = torch.ones(6, 8)
+    factor[torch.ones(6, 8).tril(-1).bool()] = 0.2**6
+    torch.testing.assert_close(w, w0 * factor, rtol=1e-5, atol=1e-12)
+
+
+def test_reparametrize_damps_once_and_freezes_masked_entries() -> None:
+    r = train(None, xor(), seed=0, steps=6, update=False, mode="reparametrize",
+              pruning=PruneSpec("tril", f=0.8))
+    w0, w = r.start_params["weight"], r.end_params["weight"]
+    factor = torch.ones(6, 8)
+    factor[torch.ones(6, 8).tril(-1).bool()] = 0.2
+    torch.testing.assert_close(w, w0 * factor, rtol=1e-6, atol=0)
+    assert hasattr(r.model, "weight_orig") and hasattr(r.model, "weight_mask")
+
+    t = train(None, xor(), seed=1, steps=30, mode="reparametrize",
+              pruning=PruneSpec("topk", k=0.5))
+    start = t.start_params["weight"]
+    flat = start.abs().flatten()
+    kept = torch.zeros(48, dtype=torch.bool)
+    kept[torch.topk(flat, 24).indices] = True
+    kept = kept.reshape(6, 8)
+    assert torch.equal(t.end_params["weight"] != 0, kept)  # the initial mask, never changed
+    # masked entries got no gradient, so Adam never moved weight_orig there
+    orig = t.model.weight_orig.detach()
+    assert torch.equal(orig[~kept], start[~kept])
+    assert not torch.equal(orig[kept], start[kept])
+
+
+def test_in_place_pruned_entries_can_regrow() -> None:
+    r = train(None, xor(), seed=1, steps=1, pruning=PruneSpec("topk", k=0.5))
+    first_zeros = r.end_params["weight"] == 0
+    r = train(None, xor(), seed=1, steps=300, pruning=PruneSpec("topk", k=0.5))
+    end_zeros = r.end_params["weight"] == 0
+    assert int(first_zeros.sum()) == int(end_zeros.sum()) == 24
+    assert not torch.equal(first_zeros, end_zeros)  # some entry pruned at step 1 came back
+
+
+def test_reparametrized_dynamic_topk_is_gradual() -> None:
+    r = train(None, xor(), seed=2, steps=40, mode="reparametrize",
+              pruning=PruneSpec("dyn_topk", k=0.5))
+    keep = np.array([math.floor(round((1 - 0.5 * _sin4(i / 40)) * 48, 9)) for i in range(40)])
+    np.testing.assert_allclose(r.mask_mean["weight"], keep / 48)
+    assert np.all(np.diff(r.sparsity["weight"]) >= 0)
+
+
+def test_orderedness_interval_matches_shorter_runs() -> None:
+    spec = PruneSpec("topk", k=0.6)  # static: the first k steps do not depend on the length
+    r = train(None, xor(), seed=5, steps=30, orderedness_every=10, pruning=spec)
+    assert r.orderedness_steps.tolist() == [0, 10, 20, 30]
+    for k, value in zip((10, 20), r.orderedness[1:3], strict=True):
+        short = train(None, xor(), seed=5, steps=k, pruning=spec)
+        assert value == pytest.approx(short.end_orderedness, abs=1e-6)
+        assert short.end_orderedness == pytest.approx(ordering(short.model).value, abs=1e-12)
+    assert r.orderedness[-1] == r.end_orderedness == r.end.value
+    assert np.all(r.orderedness_lower <= r.orderedness + 1e-12)
+    assert np.all(r.orderedness_upper >= r.orderedness - 1e-12)
+
+
+def test_untrained_keeps_weights_without_pruning() -> None:
+    r = train(None, xor(), seed=0, steps=10, update=False)
+    assert torch.equal(r.start_params["weight"], r.end_params["weight"])
+    assert np.all(r.loss == r.loss[0])
+    assert r.change == 0.0 and r.sparsity == {}
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
+    kw = dict(epochs=2, pruning=[PruneSpec("random", p=0.3), PruneSpec("dyn_topk", k=0.5)],
+              orderedness_every=5)
+    a = train(None, sine(hidden=4), seed=9, **kw)
+    b = train(None, sine(hidden=4), seed=9, **kw)
+    c = train(None, sine(hidden=4), seed=10, **kw)
+    assert np.array_equal(a.loss, b.loss) and np.array_equal(a.orderedness, b.orderedness)
+    assert torch.equal(a.end_params["weight"], b.end_params["weight"])
+    assert not np.array_equal(a.loss, c.loss)
+
+
+def test_seed_streams_are_independent_generators() -> None:
+    g = seed_generators(12)
+    init, data, prune_ = _generators(12)
+    for mine, theirs in zip(g, (init, data, prune_), strict=True):
+        assert mine.initial_seed() == theirs.initial_seed()
+    assert len({x.initial_seed() for x in g}) == 3
+
+
+def test_factory_using_global_rng_is_seeded_and_global_state_kept() -> None:
+    def mlp(generator=None):
+        return nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid())
+
+    state = torch.random.get_rng_state()
+    a = train(mlp, xor(), seed=1, steps=5)
+    b = train(mlp, xor(), seed=1, steps=5)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert np.array_equal(a.loss, b.loss)
+    assert a.end_orderedness == 1.0  # an MLP is perfectly ordered
+    runs = train_seeds(mlp, xor(), [1, 2], steps=5)
+    assert not runs.batched
+    assert np.array_equal(runs[0].loss, a.loss)
+
+
+@pytest.mark.parametrize(
+    ("task", "kw"),
+    [
+        (xor(), dict(steps=30, pruning=[PruneSpec("dyn_topk", k=0.5)])),
+        (xor(), dict(steps=30, pruning=[PruneSpec("random", p=0.5), PruneSpec("tril", f=0.3)])),
+        (sine(hidden=4), dict(epochs=2, pruning=[PruneSpec("dyn_tril", f=0.8)],
+                              orderedness_every=7)),
+        (sine(hidden=4), dict(epochs=1, mode="reparametrize",
+                              pruning=[PruneSpec("random", p=0.3), PruneSpec("dyn_topk", k=0.4)])),
+        (xor(), dict(steps=20, loss=F.l1_loss,
+                     optimizer=functools.partial(torch.optim.SGD, lr=0.5, momentum=0.9))),
+    ],
+    ids=["xor-dyn_topk", "xor-random+tril", "sine-dyn_tril", "sine-reparam", "l1-sgd"],
+)
+def test_batched_seeds_equal_separate_runs(task, kw) -> None:
+    seeds = [0, 5, 17]
+    runs = train_seeds(None, task, seeds, **kw)
+    assert runs.batched and isinstance(runs, SeedRuns)
+    for s, run in zip(seeds, runs, strict=True):
+        alone = train(None, task, seed=s, **kw)
+        assert run.seed == s
+        np.testing.assert_allclose(run.loss, alone.loss, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(run.orderedness, alone.orderedness, atol=1e-5)
+        assert run.orderedness_steps.tolist() == alone.orderedness_steps.tolist()
+        for name in alone.sparsity:
+            np.testing.assert_allclose(run.sparsity[name], alone.sparsity[name], atol=1e-12)
+            np.testing.assert_allclose(run.mask_mean[name], alone.mask_mean[name], atol=1e-7)
+        for name, value in alone.end_params.items():
+            torch.testing.assert_close(run.end_params[name], value, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(run.model.weight, alone.end_params["weight"], rtol=1e-4,
+                                   atol=1e-5)
+    np.testing.assert_allclose(runs.change, runs.end - runs.start)
+    assert runs.loss.shape == (3, runs[0].steps)
+
+
+def test_stop_loss_batched_equals_separate() -> None:
+    free = train_seeds(None, xor(), [0, 1, 2], steps=60, batched=False)
+    threshold = float(np.median(free.loss[:, 40]))
+    expected = [int(np.argmax(row < threshold)) + 1 if (row < threshold).any() else 60
+                for row in free.loss]
+    assert len(set(expected)) > 1  # the seeds stop at different steps
+    runs = train_seeds(None, xor(), [0, 1, 2], steps=60, stop_loss=threshold,
+                       pruning=PruneSpec("topk", k=0.7), orderedness_every=20)
+    assert runs.batched
+    for s, run in enumerate(runs):
+        alone = train(None, xor(), seed=s, steps=60, stop_loss=threshold,
+                      pruning=PruneSpec("topk", k=0.7), orderedness_every=20)
+        assert run.steps == alone.steps
+        assert run.stopped_early == alone.stopped_early == (alone.steps < 60)
+        np.testing.assert_allclose(run.loss, alone.loss, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(run.end_params["weight"], alone.end_params["weight"],
+                                   rtol=1e-4, atol=1e-5)
+        assert run.orderedness_steps.tolist() == alone.orderedness_steps.tolist()
+        assert run.end_orderedness == pytest.approx(alone.end_orderedness, abs=1e-5)
+    unpruned = train(None, xor(), seed=0, steps=60, stop_loss=threshold)
+    assert unpruned.steps == expected[0]
+    assert np.isnan(runs.loss[np.argmin([r.steps for r in runs]), -1])
+
+
+def test_seed_runs_arrays_and_untrained_setting() -> None:
+    runs = train_seeds(None, xor(), 4, epochs=10, update=False,
+                       pruning=PruneSpec("tril", f=0.8))
+    assert runs.seeds == [0, 1, 2, 3]
+    assert runs.start.shape == runs.end.shape == (4,)
+    assert np.all(runs.end > runs.start)
+    for run in runs:
+        ref = CompletePerceptron(2, 5, 1, generator=torch.Generator().manual_seed(run.seed))
+        assert run.start_orderedness == pytest.approx(ordering(ref).value, abs=1e-12)
+    d = runs.to_dict()
+    assert len(d["runs"]) == 4 and d["runs"][0]["orderedness_steps"] == [0, 10]
+
+
+def test_undefined_orderedness_is_nan_with_warning() -> None:
+    make = xor().model_factory(hidden=2)
+    with pytest.warns(RuntimeWarning, match="undefined"):
+        r = train(make, xor(), seed=0, steps=3, update=False, pruning=PruneSpec("topk", k=0.0))
+    assert np.isnan(r.end_orderedness) and r.end is None
+    assert not np.isnan(r.start_orderedness)
+
+
+def test_float64_model_and_custom_data() -> None:
+    x = torch.rand(12, 3, generator=torch.Generator().manual_seed(0))
+    y = x.sum(dim=1, keepdim=True) / 3
+    make = functools.partial(CompletePerceptron, 3, 2, 1, dtype=torch.float64)
+    r = train(make, (x, y), seed=0, epochs=3, batch_size=5, shuffle=True)
+    assert r.steps == 9 and r.end_params["weight"].dtype == torch.float64
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        (dict(pruning=PruneSpec("topk", name="weights", k=0.5)), ValueError, "lacks"),
+        (dict(pruning=PruneSpec("tril", name="initial_state", f=0.5), steps=3), None, None),
+        (dict(epochs=2, steps=3), ValueError, "disagree"),
+        (dict(steps=0), ValueError, "steps"),
+        (dict(progress="epochs"), ValueError, "progress must be one of"),
+        (dict(progress=lambda i, n: 1.5), ValueError, r"\[0, 1\]"),
+        (dict(orderedness_every=0), ValueError, "orderedness_every"),
+        (dict(orderedness_every=-2), ValueError, "orderedness_every"),
+        (dict(log_every=0), ValueError, "log_every"),
+        (dict(mode="torch"), ValueError, "mode"),
+        (dict(loss="mae"), ValueError, "loss"),
+        (dict(loss=lambda p, t: (p - t) ** 2), ValueError, "scalar"),
+        (dict(stop_loss=-1.0), ValueError, "stop_loss"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(pruning="topk"), TypeError, "PruneSpec"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(optimizer=torch.optim.Adam([torch.zeros(1, requires_grad=True)])), TypeError,
+         "factory"),
+    ],
+)
+def test_bad_arguments_fail_before_training(tmp_path, kw, error, match) -> None:
+    log_dir = tmp_path / "runs"
+    kw = {"steps": 4, **kw}
+    if error is None:  # a valid call for contrast: it does create the directory
+        train(None, xor(), log_dir=log_dir, **kw)
+        assert log_dir.exists()
+        return
+    with pytest.raises(error, match=match):
+        train(None, xor(), log_dir=log_dir, **kw)
+    assert not log_dir.exists()
+
+
+def test_progress_epoch_needs_whole_epochs(tmp_path) -> None:
+    with pytest.raises(ValueError, match="whole epochs"):
+        train(None, sine(hidden=2), steps=20, pruning=PruneSpec("dyn_topk", k=0.5),
+              log_dir=tmp_path / "a")
+    assert not (tmp_path / "a").exists()
+    r = train(None, sine(hidden=2), steps=20, progress="step", measure_orderedness=False)
+    assert r.steps == 20 and r.start is None
+
+
+def test_wrong_data_width_fails_before_training(tmp_path) -> None:
+    x, y = xor().inputs, xor().targets
+    make = xor().model_factory()
+    for data, match in [((torch.cat([x, x], 1), y), "in_features"),
+                        ((x, torch.cat([y, y], 1)), "out_features"),
+                        ((x, y[:, 0]), r"reshape 1-D"),
+                        ((x[:3], y), "same number")]:
+        with pytest.raises(ValueError, match=match):
+            train(make, data, steps=2, log_dir=tmp_path / "w")
+        assert not (tmp_path / "w").exists()
+    with pytest.raises(ValueError, match="width"):  # a model without in_features
+        train(lambda generator: nn.Sequential(nn.Linear(3, 1)), (x, y), steps=2,
+              log_dir=tmp_path / "w")
+    assert not (tmp_path / "w").exists()
+
+
+def test_bad_seed_lists_and_batching(tmp_path) -> None:
+    with pytest.raises(ValueError, match="distinct"):
+        train_seeds(None, xor(), [1, 1], steps=2, log_dir=tmp_path / "s")
+    with pytest.raises(ValueError, match="batched=True"):
+        train_seeds(lambda generator: nn.Sequential(nn.Linear(2, 1)), xor(), 2, steps=2,
+                    batched=True, log_dir=tmp_path / "s")
+    with pytest.raises(ValueError, match="lacks"):
+        train_seeds(None, xor(), 3, steps=2, pruning=PruneSpec("topk", name="bias", k=0.5),
+                    log_dir=tmp_path / "s")
+    with pytest.raises(TypeError, match="factory"):
+        train_seeds(CompletePerceptron(2, 5, 1), xor(), 2, steps=2)
+    assert not (tmp_path / "s").exists()
+
+
+def test_bad_prune_specs() -> None:
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        PruneSpec("magnitude", k=0.5)
+    with pytest.raises(ValueError, match=r"k must be in \[0, 1\]"):
+        PruneSpec("topk", k=1.5)
+    with pytest.raises(TypeError, match="needs its parameter 'f'"):
+        PruneSpec("tril")
+    with pytest.raises(TypeError, match="unexpected"):
+        PruneSpec("topk", p=0.5, k=0.5)
+    with pytest.raises(TypeError, match="progress"):
+        PruneSpec("dyn_topk", k=0.5, progress=0.3)
+    assert PruneSpec(DynamicTopK, k=0.5, schedule="cubic") == PruneSpec("dyn_topk", k=0.5,
+                                                                         schedule="cubic")
+    with pytest.raises(ValueError, match="reparametrised"):
+        layer = CompletePerceptron(2, 2, 1)
+        torch.nn.utils.prune.identity(layer, "weight")
+        train(layer, xor(), steps=2, pruning=PruneSpec("topk", k=0.5))
+
+
+def test_tril_on_a_vector_parameter_is_refused() -> None:
+    make = functools.partial(CompletePerceptron, 2, 3, 1, bias=True)
+    with pytest.raises(ValueError, match="2-D"):
+        train(lambda generator: nn.Linear(2, 1), xor(), steps=2,
+              pruning=PruneSpec("tril", name="bias", f=0.5))
+    r = train(make, xor(), steps=2, pruning=PruneSpec("topk", name="bias", k=0.5))
+    assert isinstance(r, TrainResult) and r.final_sparsity == {"bias": 0.5}
+
+
+def test_nan_loss_is_an_error() -> None:
+    x, y = xor().inputs, xor().targets
+    bad = functools.partial(torch.optim.SGD, lr=float("inf"))
+    with pytest.raises(FloatingPointError, match="seed"):
+        train(xor().model_factory(), (x, y), steps=5, optimizer=bad, measure_orderedness=False)
+    with pytest.raises(FloatingPointError, match=r"seed\(s\) \[0, 1\]"):
+        train_seeds(None, xor(), 2, steps=5, optimizer=bad, pruning=PruneSpec("topk", k=0.5))

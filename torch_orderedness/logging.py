@@ -1,0 +1,227 @@
+r"""TensorBoard and tqdm glue for the training loop.
+
+Training talks to a logger through the small :class:`TrainingLogger`
+interface (five methods); :class:`TensorBoardLogger` implements it with
+:class:`torch.utils.tensorboard.SummaryWriter`:
+
+==========================  ==============================================================
+what                        TensorBoard
+==========================  ==============================================================
+loss, sparsity, mask mean,  scalars ``loss``, ``sparsity/<param>``, ``mask_mean/<param>``,
+progress                    ``progress``
+orderedness                 scalars ``orderedness/value``, ``orderedness/lower``,
+                            ``orderedness/upper``
+parameters                  histograms ``params/<name>``
+the ordered weight          image ``weight/ordered``: ``|W[:, :N]|`` with rows and columns
+                            in the order :func:`~torch_orderedness.orderedness.ordering`
+                            found, divided by its largest entry (see :func:`weight_image`)
+hyperparameters             ``add_hparams`` (in the same directory), metrics ``hparam/...``
+==========================  ==============================================================
+
+Open the logs with::
+
+    tensorboard --logdir runs
+
+Progress bars: :func:`progress_bar` returns a :mod:`tqdm` bar, or a silent
+stand-in when bars are off.  ``enabled=None`` means "auto": on only when
+standard error is a terminal, so tests and logs stay clean.
+
+Example::
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with TensorBoardLogger(d) as log:
+    ...         log.log_scalars(1, {"loss": 0.25})
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "TrainingLogger",
+    "TensorBoardLogger",
+    "weight_image",
+    "progress_bar",
+    "use_progress_bar",
+]
+
+
+@runtime_checkable
+class TrainingLogger(Protocol):
+    """What the training loop calls; implement it to log elsewhere.
+
+    Steps are optimiser steps: ``0`` is the state before training, ``k`` the
+    state after ``k`` steps.
+    """
+
+    def log_scalars(self, step: int, values: Mapping[str, float]) -> None:
+        """Record scalar values (``tag -> value``) at ``step``."""
+
+    def log_parameters(self, step: int, params: Mapping[str, Tensor]) -> None:
+        """Record the parameters (``name -> tensor``) at ``step``."""
+
+    def log_ordering(self, step: int, weight: Tensor, permutation: tuple[int, ...]) -> None:
+        """Record the weight ``(N, N+I)`` in the neuron order ``permutation`` at ``step``."""
+
+    def log_hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+        """Record the run's hyperparameters and final metrics."""
+
+    def close(self) -> None:
+        """Flush and release resources."""
+
+
+def weight_image(weight: Tensor, permutation: tuple[int, ...] | list[int]) -> Tensor:
+    """The ordered weight as a ``(1, N, N)`` image in ``[0, 1]``.
+
+    ``|W[:, :N]|`` (input columns dropped) with rows and columns permuted by
+    ``permutation`` (entry ``[i, j]`` of the image is ``|W[p[i], p[j]]|``),
+    divided by its largest entry.  A nearly ordered weight shows as a nearly
+    upper-triangular image.  An all-zero square part gives an all-zero image.
+
+    Example::
+
+        >>> w = torch.tensor([[0.0, 2.0, 0.0, 9.0], [1.0, 0.0, 0.0, 9.0]])
+        >>> weight_image(w, (1, 0))
+        tensor([[[0.0000, 0.5000],
+                 [1.0000, 0.0000]]])
+    """
+    if not isinstance(weight, Tensor) or weight.dim() != 2:
+        got = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
+        raise ValueError(f"weight must be a 2-D tensor (N, N + I), got {got}")
+    n = weight.shape[0]
+    if weight.shape[1] < n:
+        raise ValueError(
+            f"weight must have at least as many columns as rows, got {tuple(weight.shape)}"
+        )
+    perm = [int(i) for i in permutation]
+    if sorted(perm) != list(range(n)):
+        raise ValueError(f"permutation must be a permutation of range({n}), got {permutation}")
+    index = torch.tensor(perm, device=weight.device)
+    square = weight.detach()[:, :n].abs().to(torch.float32)
+    image = square[index][:, index]
+    top = image.max()
+    if top > 0:
+        image = image / top
+    return image.unsqueeze(0).cpu()
+
+
+def _scalar(value: Any) -> Any:
+    """A value ``add_hparams`` accepts: int, float, str, bool (others become their ``str``)."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    return str(value)
+
+
+class TensorBoardLogger:
+    """A :class:`TrainingLogger` writing TensorBoard event files to ``log_dir``.
+
+    Args:
+        log_dir: directory of the event files (created by ``SummaryWriter``).
+        flush_secs: as for ``SummaryWriter``.
+
+    Usable as a context manager; :meth:`close` flushes the files.
+    """
+
+    def __init__(self, log_dir: str | os.PathLike[str], *, flush_secs: int = 30) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.log_dir = Path(log_dir)
+        self.writer = SummaryWriter(log_dir=str(self.log_dir), flush_secs=flush_secs)
+
+    def log_scalars(self, step: int, values: Mapping[str, float]) -> None:
+        for tag, value in values.items():
+            self.writer.add_scalar(tag, float(value), global_step=step)
+
+    def log_parameters(self, step: int, params: Mapping[str, Tensor]) -> None:
+        for name, tensor in params.items():
+            self.writer.add_histogram(f"params/{name}", tensor.detach().cpu(), global_step=step)
+
+    def log_ordering(self, step: int, weight: Tensor, permutation: tuple[int, ...]) -> None:
+        self.writer.add_image(
+            "weight/ordered", weight_image(weight, permutation), global_step=step,
+            dataformats="CHW",
+        )
+
+    def log_hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+        # run_name="." keeps the hparams summary in this run's directory (not a timestamped one)
+        self.writer.add_hparams(
+            {k: _scalar(v) for k, v in hparams.items()},
+            {k: float(v) for k, v in metrics.items()},
+            run_name=".",
+        )
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def __enter__(self) -> TensorBoardLogger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def use_progress_bar(enabled: bool | None) -> bool:
+    """Resolve ``enabled``: ``None`` (auto) means on only when ``sys.stderr`` is a terminal."""
+    if enabled is None:
+        stream = sys.stderr
+        return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+    if not isinstance(enabled, bool):
+        raise TypeError(f"progress_bar must be True, False or None (auto), got {enabled!r}")
+    return enabled
+
+
+class _NoBar:
+    """Stands in for a tqdm bar when bars are off."""
+
+    n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def progress_bar(total: int, *, enabled: bool | None = None, desc: str | None = None) -> Any:
+    """A ``tqdm`` bar over ``total`` steps, or a silent stand-in (same methods) when off.
+
+    Example::
+
+        >>> bar = progress_bar(10, enabled=False)
+        >>> bar.update(3); bar.set_postfix(loss=0.1); bar.close()
+    """
+    if not use_progress_bar(enabled):
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, dynamic_ncols=True, leave=True)
+
+
+def _format_postfix(values: Mapping[str, float]) -> dict[str, str]:
+    return {k: f"{v:.4g}" for k, v in values.items() if v == v}  # skip NaN
+
