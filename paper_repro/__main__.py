@@ -63,6 +63,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--from-json", type=Path, default=None,
                    help="remake tables and figures from a results.json without training")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: the models are tiny, and more threads "
+                        "only contend; on a shared 2-core machine 2 threads ran 10x slower)")
     return p.parse_args(argv)
 
 
@@ -164,6 +167,11 @@ def main(argv: Sequence[str] | None = None, trainer: Trainer = train_setting) ->
               f"in {time.perf_counter() - t0:.1f} s (no training)")
         return 0
     config = config_from_args(args)
+    if args.threads < 1:
+        raise SystemExit(f"--threads must be >= 1, got {args.threads}")
+    import torch
+
+    torch.set_num_threads(args.threads)
     out = args.out if args.out is not None else DEFAULT_OUT
     print(f"paper_repro ({config.mode}): parts {', '.join(config.parts)}; Table 1 with "
           f"{config.seeds} seeds, Sine H = {list(config.sine_hidden)}; writing to {out}")

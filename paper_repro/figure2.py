@@ -29,7 +29,7 @@ import numpy as np
 from paper_repro import stats
 from paper_repro.config import Config
 from paper_repro.report import fmt, fmt_p, fmt_pm, markdown_table
-from paper_repro.runner import Run, Setting, Trainer, seed_list, train_setting
+from paper_repro.runner import Run, Setting, Trainer, finite, seed_list, train_setting
 
 __all__ = ["TASKS", "Grid", "settings", "run", "build", "markdown", "figure"]
 
@@ -81,9 +81,10 @@ def build(runs: Sequence[Run], config: Config) -> dict[str, Grid]:
             if s.task != task or s.hidden not in hs or s.iterations not in ts:
                 continue
             i, j = hs.index(s.hidden), ts.index(s.iterations)
-            summary = stats.summarize(r.change)
+            change = finite(r.change)
+            summary = stats.summarize(change)
             mean[i, j], std[i, j] = summary.mean, summary.std
-            values[(s.hidden, s.iterations)] = tuple(r.change)
+            values[(s.hidden, s.iterations)] = tuple(change)
         if np.isnan(mean).any():
             raise KeyError(f"figure 2 runs are missing grid points for {task}")
         out[task] = Grid(task, hs, ts, mean, std, values)

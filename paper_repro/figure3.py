@@ -35,7 +35,7 @@ from paper_repro import paper_numbers as paper
 from paper_repro import stats
 from paper_repro.config import Config
 from paper_repro.report import fmt, fmt_p, fmt_pm, markdown_table
-from paper_repro.runner import Run, Setting, Trainer, seed_list, train_setting
+from paper_repro.runner import Run, Setting, Trainer, finite, seed_list, train_setting
 
 __all__ = ["COLUMNS", "amount_for", "Curve", "settings", "run", "build", "markdown", "figure"]
 
@@ -122,7 +122,7 @@ def build(runs: Sequence[Run], config: Config) -> dict[str, dict[str, Curve]]:
                 r = index.get(setting)
                 if r is None:
                     raise KeyError(f"figure 3 has no run for {setting.label}")
-                vals.append(tuple(r.change))
+                vals.append(tuple(finite(r.change)))
                 measured.append(np.nan if r.sparsity is None else float(np.mean(r.sparsity)))
             xs = [s for s, v in zip(config.figure3_sparsities, vals, strict=True) for _ in v]
             ys = [y for v in vals for y in v]

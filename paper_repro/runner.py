@@ -32,6 +32,7 @@ __all__ = [
     "Trainer",
     "train_setting",
     "seed_list",
+    "finite",
 ]
 
 #: ``"untrained"``: XOR defaults, the scheme applied for some steps without gradient updates.
@@ -118,7 +119,8 @@ class Run:
         setting: what was trained.
         seeds: the seeds, one per entry of the lists below.
         start: orderedness at the start (after initialisation), per seed.
-        end: orderedness at the end, per seed.
+        end: orderedness at the end, per seed (NaN where undefined: a weight
+            whose square part is all zero, possible at high sparsity).
         final_loss: training loss at the last step, per seed (``None`` untrained).
         sparsity: fraction of exact zeros in the final weight, per seed.
         null: null-model orderedness of each seed's final weight, ``(seeds, m)``.
@@ -150,30 +152,56 @@ class Run:
         return [e - s for s, e in zip(self.start, self.end, strict=True)]
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "setting"}
+        """Plain JSON values; NaN (an undefined orderedness) is written as ``None``."""
+        out = {f.name: _nan_to_none(getattr(self, f.name)) for f in fields(self)
+               if f.name != "setting"}
         out["setting"] = asdict(self.setting)
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
+        """Inverse of :meth:`to_dict` (``None`` inside number lists becomes NaN)."""
         data = dict(data)
         setting = Setting(**data.pop("setting"))
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown Run fields in JSON: {sorted(unknown)}")
+        for name in ("start", "end", "final_loss", "sparsity", "null", "loss_curve"):
+            if data.get(name) is not None:
+                data[name] = _none_to_nan(data[name])
         return cls(setting=setting, **data)
+
+
+def _nan_to_none(x: Any) -> Any:
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, list):
+        return [_nan_to_none(v) for v in x]
+    return x
+
+
+def _none_to_nan(x: Any) -> Any:
+    if x is None:
+        return math.nan
+    if isinstance(x, list):
+        return [_none_to_nan(v) for v in x]
+    return x
+
+
+def finite(values: Sequence[float]) -> list[float]:
+    """The finite entries of ``values`` (NaN marks an undefined orderedness: all-zero weight).
+
+    Example::
+
+        >>> finite([0.1, float("nan"), 0.3])
+        [0.1, 0.3]
+    """
+    return [float(v) for v in values if math.isfinite(v)]
 
 
 #: What every experiment calls to get a :class:`Run`: ``trainer(setting, seeds) -> Run``.
 Trainer = Callable[[Setting, Sequence[int]], Run]
-
-
-def _finite(values: Sequence[float], what: str) -> list[float]:
-    out = [float(v) for v in values]
-    if not all(math.isfinite(v) for v in out):
-        raise ValueError(f"{what} has NaN or infinite values")
-    return out
 
 
 def train_setting(setting: Setting, seeds: Sequence[int]) -> Run:

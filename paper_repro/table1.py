@@ -31,6 +31,7 @@ Example (on synthetic runs)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ from paper_repro import paper_numbers as paper
 from paper_repro import stats
 from paper_repro.config import Config
 from paper_repro.report import fmt, fmt_p, fmt_pm, markdown_table
-from paper_repro.runner import Run, Setting, Trainer, seed_list, train_setting
+from paper_repro.runner import Run, Setting, Trainer, finite, seed_list, train_setting
 
 __all__ = ["Column", "Cell", "Table1", "columns", "settings", "run", "build", "markdown", "figure"]
 
@@ -163,12 +164,12 @@ def build(runs: Sequence[Run], config: Config) -> Table1:
                 init, scheme = (row, "none") if half == "init" else ("default", row)
                 r = _find(runs, col.task, init, scheme, col.hidden)
                 at_init = half == "init" and col.task == "untrained"
-                values = r.start if at_init else r.change
+                values = finite(r.start if at_init else r.change)
                 reference = None
                 if row != ref and not at_init:
                     rr = _find(runs, col.task, *((ref, "none") if half == "init"
                                                  else ("default", ref)), col.hidden)
-                    reference = rr.change
+                    reference = finite(rr.change)
                 table = paper.TABLE1_INIT if half == "init" else paper.TABLE1_PRUNING
                 p_mean, p_std = table[row][col.paper_column]
                 summary = stats.summarize(values, config.level)
@@ -178,13 +179,15 @@ def build(runs: Sequence[Run], config: Config) -> Table1:
                     perm = stats.permutation_test(values, reference, seed=0)
                 null = null_mean = None
                 if r.null is not None and not at_init and half == "pruning":
-                    null = stats.null_excess_test(r.end, r.null)
-                    null_mean = sum(sum(n) / len(n) for n in r.null) / len(r.null)
+                    keep = [i for i, e in enumerate(r.end) if math.isfinite(e)]
+                    draws = [finite(r.null[i]) for i in keep]
+                    null = stats.null_excess_test([r.end[i] for i in keep], draws)
+                    null_mean = sum(sum(n) / len(n) for n in draws) / len(draws)
                 half_cells.append(Cell(
                     half, row, col.key, tuple(values), summary, (p_mean, p_std),
                     stats.inside_ci(p_mean, summary.ci_low, summary.ci_high, _TOLERANCE),
                     welch, perm, None, null, null_mean,
-                    sum(r.end) / len(r.end),
+                    _mean(finite(r.end)),
                     None if r.sparsity is None else sum(r.sparsity) / len(r.sparsity),
                 ))
         tested = [i for i, c in enumerate(half_cells) if c.welch is not None]
@@ -194,6 +197,10 @@ def build(runs: Sequence[Run], config: Config) -> Table1:
             half_cells[i] = Cell(**{**c.__dict__, "holm_p": p})
         cells.extend(half_cells)
     return Table1(tuple(cells), tuple(cols), config.level)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
 
 
 def _mark(inside: bool) -> str:
@@ -227,7 +234,8 @@ def markdown(table: Table1, config: Config, timings: dict[str, float] | None = N
             line = [paper.ROW_LABELS[row]]
             for col in cols:
                 c = table.cell(half, row, col.key)
-                line.append(f"**{fmt_pm(c.summary.mean, c.summary.std)}** · "
+                n = "" if c.summary.n == config.seeds else f" (n={c.summary.n})"
+                line.append(f"**{fmt_pm(c.summary.mean, c.summary.std)}**{n} · "
                             f"paper {fmt_pm(*c.paper)} · {_mark(c.inside)}")
             body.append(line)
         lines += [markdown_table(headers, body), ""]
