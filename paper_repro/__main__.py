@@ -142,7 +142,8 @@ def render(
     if "appendix_d" in runs:
         d = appendix_d.build(runs["appendix_d"], config)
         write("appendix_d.md", appendix_d.markdown(d, config))
-        written.append(Path(appendix_d.figure(d, str(out / "appendix_d.png"))))
+        written.append(Path(appendix_d.figure(d, str(out / "appendix_d.png"),
+                                              config.early_stop)))
     lines = ["# paper_repro results", "",
              f"Mode: {config.mode}; Table 1 seeds: {config.seeds}; Sine hidden sizes: "
              f"{list(config.sine_hidden)}; base seed {config.base_seed}.", ""]

@@ -125,7 +125,7 @@ def markdown(curves: dict[str, dict[str, LossCurves]], config: Config) -> str:
     return "\n".join(lines)
 
 
-def figure(curves: dict[str, dict[str, LossCurves]], path: str) -> str:
+def figure(curves: dict[str, dict[str, LossCurves]], path: str, early_stop: float = 1e-3) -> str:
     """Loss curves (log scale): median and inter-quartile band per model, one panel per task."""
     import warnings
 
@@ -143,6 +143,9 @@ def figure(curves: dict[str, dict[str, LossCurves]], path: str) -> str:
                 ax.plot(x, c, color=f"C{k}", lw=0.4, alpha=0.25)
             ax.plot(x, med, color=f"C{k}", lw=1.8, label=_name(lc))
             ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.15)
+        if "mlp" in models:
+            ax.axhline(early_stop, color="grey", ls="--", lw=0.8,
+                       label=f"MLP early stop ({early_stop:g})")
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("training loss (MSE)")

@@ -137,6 +137,11 @@ def build(runs: Sequence[Run], config: Config) -> dict[str, dict[str, Curve]]:
     return out
 
 
+def _n(n: int, seeds: int) -> str:
+    """`` (n=k)`` when seeds were dropped (undefined orderedness: all-zero square part)."""
+    return "" if n == seeds else f" (n={n})"
+
+
 def _title(column: str, config: Config) -> str:
     return {"untrained": "untrained", "xor": "XOR",
             "sine": f"Sine (H={config.sine_hidden[0]})"}[column]
@@ -146,12 +151,15 @@ def markdown(curves: dict[str, dict[str, Curve]], config: Config) -> str:
     """``figure3.md``: the curves as tables, their slopes, and trained-vs-untrained slopes."""
     lines = ["# Figure 3: change in orderedness against sparsity", "",
              f"Mean ± std over {config.figure3_seeds} seeds. Random p = s, Top-K and "
-             "Dyn. Top-K k = 1 - s, Tril-damp and Dyn. Tril-damp f = s.", ""]
+             "Dyn. Top-K k = 1 - s, Tril-damp and Dyn. Tril-damp f = s. (n=k): only k seeds "
+             "had a defined orderedness at the end (at high sparsity the whole square part of "
+             "the weight can be pruned, leaving only input weights).", ""]
     sp = config.figure3_sparsities
     for column, by_scheme in curves.items():
         lines += [f"## {_title(column, config)}", ""]
         body = [[paper.ROW_LABELS[sc].split(" (")[0]] +
-                [fmt_pm(c.mean[i], c.std[i]) for i in range(len(sp))]
+                [fmt_pm(c.mean[i], c.std[i]) + _n(len(c.values[i]), config.figure3_seeds)
+                 for i in range(len(sp))]
                 for sc, c in by_scheme.items()]
         lines += [markdown_table(["scheme \\ s"] + [f"{s:g}" for s in sp], body), ""]
     lines += ["## Slopes: change in orderedness per unit sparsity", "",
