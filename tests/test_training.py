@@ -258,6 +258,19 @@ def test_factory_using_global_rng_is_seeded_and_global_state_kept() -> None:
     assert np.array_equal(runs[0].loss, a.loss)
 
 
+@pytest.mark.parametrize("mode", ["in_place", "reparametrize"])
+def test_submodule_parameter_of_an_mlp(mode) -> None:
+    def mlp(generator=None):
+        return nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid())
+
+    r = train(mlp, xor(), seed=0, steps=5, mode=mode, pruning=PruneSpec("topk", name="0.weight",
+                                                                        k=0.25))
+    assert r.final_sparsity == {"0.weight": 0.75}  # k is the fraction kept
+    assert int((r.end_params["0.weight"] != 0).sum()) == 2
+    assert sorted(r.end_params) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    assert r.end_orderedness == 1.0
+
+
 @pytest.mark.parametrize(
     ("task", "kw"),
     [
@@ -368,6 +381,7 @@ def test_float64_model_and_custom_data() -> None:
         (dict(seed=-1), ValueError, "seed"),
         (dict(pruning="topk"), TypeError, "PruneSpec"),
         (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(threads=0), ValueError, "threads"),
         (dict(optimizer=torch.optim.Adam([torch.zeros(1, requires_grad=True)])), TypeError,
          "factory"),
     ],
@@ -449,6 +463,20 @@ def test_tril_on_a_vector_parameter_is_refused() -> None:
               pruning=PruneSpec("tril", name="bias", f=0.5))
     r = train(make, xor(), steps=2, pruning=PruneSpec("topk", name="bias", k=0.5))
     assert isinstance(r, TrainResult) and r.final_sparsity == {"bias": 0.5}
+
+
+def test_threads_are_set_for_the_run_only() -> None:
+    before = torch.get_num_threads()
+    seen = []
+
+    def loss(pred, target):
+        seen.append(torch.get_num_threads())
+        return F.mse_loss(pred, target)
+
+    a = train(None, xor(), seed=0, steps=3, loss=loss, threads=1)
+    assert seen[-1] == 1 and torch.get_num_threads() == before
+    b = train(None, xor(), seed=0, steps=3)
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-6)
 
 
 def test_nan_loss_is_an_error() -> None:

@@ -82,6 +82,7 @@ Example (the paper's XOR setting, Dynamic Top-K, three seeds, 50 steps)::
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
@@ -1278,6 +1279,20 @@ def _raise_if_diverged(model: nn.Module, members: int | None, seeds: Sequence[in
 # --------------------------------------------------------------------------- public entry points
 
 
+@contextlib.contextmanager
+def _intra_op_threads(threads: int | None) -> Iterator[None]:
+    """``torch.set_num_threads(threads)`` for the block, the old value restored after."""
+    if threads is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def _check_logging(log_dir: object, logger: object) -> Path | None:
     if log_dir is not None and logger is not None:
         raise ValueError("give log_dir (TensorBoard) or logger, not both")
@@ -1333,6 +1348,7 @@ def train(
     log_every: int = 1,
     hparams: Mapping[str, Any] | None = None,
     progress_bar: bool | None = None,
+    threads: int | None = None,
 ) -> TrainResult:
     """Train one model with pruning schemes and record loss, sparsity and orderedness.
 
@@ -1376,6 +1392,11 @@ def train(
         hparams: extra hyperparameters for the result and ``add_hparams``.
         progress_bar: ``True``/``False``, or ``None`` (default): only when
             standard error is a terminal.
+        threads: torch's intra-op threads while training (``torch.set_num_threads``,
+            restored afterwards); ``None`` (default) leaves torch's setting.  The
+            paper's models are tiny: ``threads=1`` avoids thread start-up costs
+            that can dominate a step, most of all on a busy machine (see
+            ``benchmarks/bench_training.py``).
 
     Returns:
         A :class:`TrainResult`.
@@ -1400,6 +1421,8 @@ def train(
     gens = None if seed is None else seed_generators(seed)
     path = _check_logging(log_dir, logger)
     show = use_progress_bar(progress_bar)
+    if threads is not None:
+        threads = _check_int("threads", threads, 1)
     if isinstance(model, nn.Module):
         built = model if device is None else model.to(device)
     else:
@@ -1410,7 +1433,8 @@ def train(
     own = TensorBoardLogger(path) if path is not None else None
     bar = _bar(plan.steps, show, plan)
     try:
-        (result,) = _execute(plan, prepared, [seed], [gens], [own or logger], [hp], bar)
+        with _intra_op_threads(threads):
+            (result,) = _execute(plan, prepared, [seed], [gens], [own or logger], [hp], bar)
     finally:
         bar.close()
         if own is not None:
@@ -1448,6 +1472,7 @@ def train_seeds(
     log_every: int = 1,
     hparams: Mapping[str, Any] | None = None,
     progress_bar: bool | None = None,
+    threads: int | None = None,
 ) -> SeedRuns:
     """Train one setting for many seeds, as one batched model where possible.
 
@@ -1470,6 +1495,8 @@ def train_seeds(
             ``True`` or ``False`` (one run after the other).
         log_dir: TensorBoard files go to ``log_dir/seed_<seed>/``.
         progress_bar: one bar over all steps of all seeds.
+        threads: as for :func:`train`; ``threads=1`` is usually fastest for
+            the paper's settings.
         Others: as for :func:`train`.
 
     Returns:
@@ -1506,6 +1533,8 @@ def train_seeds(
     )
     path = _check_logging(log_dir, None)
     show = use_progress_bar(progress_bar)
+    if threads is not None:
+        threads = _check_int("threads", threads, 1)
     factory = _factory_of(model, plan)
     gens = [seed_generators(s) for s in seed_list]
     models = [_build(factory, g, None) for g in gens]
@@ -1538,15 +1567,16 @@ def train_seeds(
     ]
     bar = _bar(plan.steps * (1 if batched else S), show, plan, f"{S} seeds")
     try:
-        if batched:
-            runs = _execute(plan, preps[0], seed_list, gens, loggers, hps, bar)
-            for s, run in enumerate(runs):
-                run.model = ensemble.member(s)
-        else:
-            runs = [
-                _execute(plan, p, [s], [g], [log], [hp], bar)[0]
-                for p, s, g, log, hp in zip(preps, seed_list, gens, loggers, hps, strict=True)
-            ]
+        with _intra_op_threads(threads):
+            if batched:
+                runs = _execute(plan, preps[0], seed_list, gens, loggers, hps, bar)
+                for s, run in enumerate(runs):
+                    run.model = ensemble.member(s)
+            else:
+                runs = [
+                    _execute(plan, p, [s], [g], [log], [hp], bar)[0]
+                    for p, s, g, log, hp in zip(preps, seed_list, gens, loggers, hps, strict=True)
+                ]
     finally:
         bar.close()
         for log in loggers:
