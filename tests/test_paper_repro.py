@@ -361,3 +361,14 @@ def test_small_real_figures_and_appendix_d(one_thread, tmp_path):
     assert all(r.end == [1.0, 1.0] for r in runs["appendix_d"] if r.setting.model == "mlp")
     paths = render(runs, config, tmp_path)
     assert {p.name for p in paths} >= {"figure2.png", "figure3.png", "appendix_d.png"}
+
+
+def test_spike_count_test_binomial_tail():
+    from paper_repro.figure2 import Grid, spike_count_test
+
+    mean = np.array([[0.0, 0.3, 0.1], [0.0, 0.2, 0.1], [0.5, 0.2, 0.1]])
+    grid = Grid("xor", (1, 3, 5), (1, 2, 3), mean, mean * 0, {})
+    wins, p = spike_count_test(grid)
+    # 2 wins of 3 rows with chance 1/3 each: P(X >= 2) = 3 (1/3)^2 (2/3) + (1/3)^3
+    assert wins == 2
+    assert p == pytest.approx(3 * (1 / 3) ** 2 * (2 / 3) + (1 / 3) ** 3)
