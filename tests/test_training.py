@@ -486,3 +486,18 @@ def test_nan_loss_is_an_error() -> None:
         train(xor().model_factory(), (x, y), steps=5, optimizer=bad, measure_orderedness=False)
     with pytest.raises(FloatingPointError, match=r"seed\(s\) \[0, 1\]"):
         train_seeds(None, xor(), 2, steps=5, optimizer=bad, pruning=PruneSpec("topk", k=0.5))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+def test_cuda_runs_match_cpu_runs(tmp_path) -> None:
+    kw = dict(epochs=1, pruning=[PruneSpec("random", p=0.3), PruneSpec("dyn_topk", k=0.5)],
+              orderedness_every=5)
+    cpu = train_seeds(None, sine(hidden=4), [0, 1, 2], **kw)
+    gpu = train_seeds(None, sine(hidden=4), [0, 1, 2], device="cuda", log_dir=tmp_path, **kw)
+    np.testing.assert_allclose(gpu.loss, cpu.loss, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(gpu.end, cpu.end, atol=1e-4)
+    assert gpu.model.weight.device.type == "cuda"
+    assert gpu[0].end_params["weight"].device.type == "cpu"
+    one = train(None, xor(), seed=3, steps=5, device="cuda", pruning=PruneSpec("tril", f=0.5))
+    ref = train(None, xor(), seed=3, steps=5, pruning=PruneSpec("tril", f=0.5))
+    np.testing.assert_allclose(one.loss, ref.loss, rtol=1e-4, atol=1e-6)

@@ -69,7 +69,17 @@ the stacked parameters.  For an elementwise optimiser (Adam, SGD, RMSprop,
 Adagrad, ...; not LBFGS, not gradient clipping by a global norm) this is
 exactly ``S`` independent runs, with per-seed batches, per-seed Random masks
 and per-seed pruning (``batch_dims=1``): the numbers equal those of separate
-:func:`train` calls to float rounding, at a fraction of the time.
+:func:`train` calls to float rounding, at a fraction of the time.  Other
+models (an MLP baseline, say) are trained one seed after the other.
+
+**Early stop** (``stop_loss=``): a run ends after the first step whose loss
+is below the threshold; in a batched run that seed's parameters are frozen
+from then on while the others go on, and its records end at that step.
+
+**Speed**: the paper's models are tiny, so torch's intra-op threads only add
+start-up costs (large ones on a busy machine, where a parallel region waits
+for a descheduled thread); ``threads=1`` sets ``torch.set_num_threads(1)``
+for the duration of the call.  See ``benchmarks/bench_training.py``.
 
 Example (the paper's XOR setting, Dynamic Top-K, three seeds, 50 steps)::
 
@@ -1403,7 +1413,7 @@ def train(
 
     Raises:
         ValueError, TypeError: any bad argument, before anything is trained or written.
-        FloatingPointError: the loss became NaN or infinite.
+        FloatingPointError: the loss or the parameters became NaN or infinite.
 
     Example::
 
