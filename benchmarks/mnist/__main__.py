@@ -1,0 +1,271 @@
+"""``python -m benchmarks.mnist``: the MNIST / Fashion-MNIST study's command line.
+
+Usage::
+
+    python -m benchmarks.mnist data      --dataset fashion-mnist       # where is the data?
+    python -m benchmarks.mnist baselines --dataset fashion-mnist --quick
+    python -m benchmarks.mnist cost      --dataset fashion-mnist --quick
+    python -m benchmarks.mnist all       --dataset fashion-mnist --quick  # both experiments
+    python -m benchmarks.mnist report benchmarks/results/cost-fashion-mnist-quick.json
+
+Each experiment writes ``<experiment>-<dataset>[-quick].json`` (settings, exact
+command line, every per-seed number), ``.md`` (table) and ``.png`` into
+``--out`` (default ``benchmarks/results/``, git-ignored).  ``report`` remakes
+the table and figure from a JSON file without training.
+
+``--quick`` runs each experiment on a small subset in about a minute (two
+cores); options given explicitly override the quick settings.  If the data is
+not on disk and cannot be downloaded, the command stops with a message that
+says what to install or where to put the files (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.mnist import data as data_mod
+from benchmarks.mnist import report
+from benchmarks.mnist.baselines import PRUNING_METHODS, BaselineConfig, run_baselines
+from benchmarks.mnist.cost import CostConfig, run_cost
+from benchmarks.mnist.models import COMPLETE_INITS, parse_sizes
+
+__all__ = ["main", "build_parser", "DEFAULT_OUT", "QUICK"]
+
+#: Where results go unless ``--out`` says otherwise (git-ignored).
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "results"
+
+#: ``--quick`` settings per experiment (explicit options override them).
+QUICK: dict[str, dict[str, Any]] = {
+    "baselines": {"train_size": 10000, "test_size": 5000, "train_epochs": 3,
+                  "finetune_epochs": 1, "seeds": [0, 1]},
+    "cost": {"train_size": 4096, "repeats": 5},
+}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", choices=tuple(data_mod.DATASETS), default="mnist",
+                   help="which data set (default mnist); results always name it")
+    g.add_argument("--data-root", type=Path, default=data_mod.DEFAULT_DATA_ROOT,
+                   help="torchvision root: reads <root>/MNIST/raw/ or <root>/FashionMNIST/raw/ "
+                        "and writes uncompressed copies there (default ./data)")
+    g.add_argument("--idx-dir", type=Path, default=None,
+                   help="a folder holding the four IDX files, plain or .gz (read only)")
+    g.add_argument("--no-download", action="store_true",
+                   help="never try to download (default: torchvision downloads when online)")
+    g.add_argument("--train-size", type=int, default=None,
+                   help="random subset of the training images (default all)")
+    g.add_argument("--test-size", type=int, default=None,
+                   help="random subset of the test images (default all)")
+    g.add_argument("--subset-seed", type=int, default=0, help="seed of the subset draw")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true",
+                   help="small subset, about a minute per experiment on two cores")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("--device", default=None,
+                   help="torch device (default cuda when available, else cpu)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: on a shared 2-core machine 2 threads ran "
+                        "3-5x slower, OpenMP threads waiting for a busy core)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _baseline_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("experiment 1: MLP baselines")
+    g.add_argument("--archs", nargs="+", default=None, help="e.g. 784-256-10 784-256-256-10")
+    g.add_argument("--methods", nargs="+", choices=PRUNING_METHODS, default=None)
+    g.add_argument("--sparsities", nargs="+", type=float, default=None, help="e.g. 0.5 0.9")
+    g.add_argument("--seeds", nargs="+", type=int, default=None, help="default 0 1 2")
+    g.add_argument("--train-epochs", type=int, default=None, help="default 8")
+    g.add_argument("--finetune-epochs", type=int, default=None, help="default 2")
+    g.add_argument("--batch-size", type=int, default=None, help="default 128")
+    g.add_argument("--lr", type=float, default=None, help="Adam's learning rate, default 1e-3")
+    g.add_argument("--activation", choices=("relu", "sigmoid"), default=None,
+                   help="hidden units, default relu")
+
+
+def _cost_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("experiment 4: cost")
+    g.add_argument("--hidden", nargs="+", type=int, default=None, help="default 64 128 256")
+    g.add_argument("--iterations", nargs="+", type=int, default=None, help="default 2 3 4")
+    g.add_argument("--inits", nargs="+", choices=COMPLETE_INITS, default=None,
+                   help="complete-layer weight init, default scaled normal")
+    g.add_argument("--repeats", type=int, default=None, help="timed rounds, default 5")
+    g.add_argument("--warmup-epochs", type=int, default=None, help="default 1")
+    g.add_argument("--cost-batch-size", type=int, default=None, help="default 128")
+    g.add_argument("--flush-denormal", action="store_true",
+                   help="torch.set_flush_denormal(True) while measuring")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with the sub-commands ``data``, ``baselines``, ``cost``, ``all``,
+    ``report``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.mnist",
+        description="MLP baselines and complete-layer cost on MNIST / Fashion-MNIST.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("data", help="find (and prepare) the data set, print where it is")
+    _common(p)
+    for name, helps, options in (
+        ("baselines", "experiment 1: dense and pruned MLPs", (_baseline_options,)),
+        ("cost", "experiment 4: time and memory, complete layer vs MLPs", (_cost_options,)),
+        ("all", "experiments 1 and 4", (_baseline_options, _cost_options)),
+    ):
+        p = sub.add_parser(name, help=helps)
+        _common(p)
+        _run_options(p)
+        for add in options:
+            add(p)
+    p = sub.add_parser("report", help="remake tables and figures from JSON files")
+    p.add_argument("json", type=Path, nargs="+", help="results files")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: beside)")
+    return parser
+
+
+def _pick(args: argparse.Namespace, name: str, quick: dict[str, Any]) -> Any:
+    value = getattr(args, name, None)
+    if value is None and args.quick:
+        value = quick.get(name)
+    return value
+
+
+def _load(args: argparse.Namespace, experiment: str) -> data_mod.MNISTData:
+    quick = QUICK.get(experiment, {}) if getattr(args, "quick", False) else {}
+    return data_mod.load_data(
+        args.dataset,
+        args.data_root,
+        idx_dir=args.idx_dir,
+        download=not args.no_download,
+        train_size=args.train_size if args.train_size is not None else quick.get("train_size"),
+        test_size=args.test_size if args.test_size is not None else quick.get("test_size"),
+        subset_seed=args.subset_seed,
+    )
+
+
+def _baseline_config(args: argparse.Namespace) -> BaselineConfig:
+    cfg = BaselineConfig()
+    quick = QUICK["baselines"]
+    for name in ("seeds", "train_epochs", "finetune_epochs", "batch_size", "lr", "activation",
+                 "methods", "sparsities"):
+        value = _pick(args, name, quick)
+        if value is not None:
+            setattr(cfg, name, value)
+    if args.archs is not None:
+        cfg.archs = ["-".join(str(s) for s in parse_sizes(a)) for a in args.archs]
+    return cfg.check()
+
+
+def _cost_config(args: argparse.Namespace) -> CostConfig:
+    cfg = CostConfig()
+    quick = QUICK["cost"]
+    for name in ("hidden", "iterations", "inits", "repeats", "warmup_epochs"):
+        value = _pick(args, name, quick)
+        if value is not None:
+            setattr(cfg, name, value)
+    if args.cost_batch_size is not None:
+        cfg.batch_size = args.cost_batch_size
+    cfg.flush_denormal = bool(args.flush_denormal)
+    return cfg.check()
+
+
+def _progress(total: int, enabled: bool, desc: str) -> tuple[Callable[[str], None], Any]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+
+    def update(label: str) -> None:
+        bar.set_postfix_str(label)
+        bar.update(1)
+
+    return update, bar
+
+
+def _device(args: argparse.Namespace) -> str:
+    if args.device is not None:
+        return args.device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _command(argv: Sequence[str]) -> str:
+    return "python -m benchmarks.mnist " + shlex.join(argv)
+
+
+def run_experiment(experiment: str, args: argparse.Namespace, argv: Sequence[str]) -> dict:
+    """Load the data, run one experiment, write its files; returns the JSON document."""
+    started = time.perf_counter()
+    device = _device(args)
+    show = sys.stderr.isatty() and not args.no_progress
+    data = _load(args, experiment)
+    if experiment == "baselines":
+        cfg: BaselineConfig | CostConfig = _baseline_config(args)
+        total = len(cfg.archs) * len(cfg.seeds) * (1 + len(cfg.methods) * len(cfg.sparsities))
+        update, bar = _progress(total, show, "baselines")
+        rows = run_baselines(data, cfg, device=device, progress=update)
+    else:
+        cfg = _cost_config(args)
+        total = len(cfg.hidden) * (1 + cfg.models_per_hidden())
+        update, bar = _progress(total, show, "cost")
+        rows = run_cost(data, cfg, device=device, progress=update)
+    bar.close()
+    doc = report.results_document(
+        experiment, data.describe(), cfg.to_dict(), rows, command=_command(argv),
+        quick=bool(args.quick), device=device, elapsed_seconds=time.perf_counter() - started,
+    )
+    paths = report.write_outputs(doc, args.out)
+    print(f"{experiment} on {data.name}: {doc['elapsed_seconds']:.0f} s; wrote "
+          + ", ".join(str(p) for p in paths.values()))
+    return doc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 when the data is missing)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "report":
+        for path in args.json:
+            doc = report.load_json(path)
+            out = args.out or path.parent
+            stem = report.output_stem(doc["experiment"], doc["data"]["dataset_key"], doc["quick"])
+            same = (Path(out) / f"{stem}.json").resolve() == path.resolve()
+            paths = report.write_outputs(doc, out, write_json=not same)
+            print(f"{path}: wrote " + ", ".join(str(p) for p in paths.values()))
+        return 0
+    threads = torch.get_num_threads()
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            print(f"error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+            return 2
+        torch.set_num_threads(args.threads)
+    try:
+        if args.command == "data":
+            data = data_mod.load_data(args.dataset, args.data_root, idx_dir=args.idx_dir,
+                                      download=not args.no_download)
+            d = data.describe()
+            print(f"{d['dataset']}: {d['train_size']} training and {d['test_size']} test "
+                  f"images from {d['source']}")
+            return 0
+        experiments = ["baselines", "cost"] if args.command == "all" else [args.command]
+        for experiment in experiments:
+            run_experiment(experiment, args, argv)
+    except data_mod.DataNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        torch.set_num_threads(threads)  # main() may be called in-process (tests)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
