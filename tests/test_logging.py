@@ -196,3 +196,15 @@ def test_training_bar_shows_loss_and_orderedness(capsys) -> None:
     assert "loss=" in err and "orderedness=" in err and "5/5" in err
     train(None, xor(), seed=0, steps=5)  # auto: stderr is not a terminal under pytest
     assert capsys.readouterr().err == ""
+
+
+def test_reparametrized_run_logs_the_initial_then_the_masked_weight(tmp_path) -> None:
+    r = train(None, xor(), seed=1, steps=4, mode="reparametrize",
+              pruning=PruneSpec("topk", k=0.5), log_dir=tmp_path)
+    hist = _events(tmp_path).Histograms("params/weight")
+    assert [h.step for h in hist] == [0, 4]
+    assert hist[0].histogram_value.sum == pytest.approx(r.start_params["weight"].sum().item(),
+                                                        rel=1e-5)
+    assert hist[1].histogram_value.sum == pytest.approx(r.end_params["weight"].sum().item(),
+                                                        rel=1e-5)
+    assert int((r.end_params["weight"] == 0).sum()) == 24

@@ -341,6 +341,12 @@ def seed_generators(seed: int) -> SeedGenerators:
 # --------------------------------------------------------------------------- results
 
 
+def _mean_defined(values: Iterable[float]) -> float:
+    """Mean of the non-NaN values (NaN when there are none), without numpy's warning."""
+    kept = [float(v) for v in values if v == v]
+    return sum(kept) / len(kept) if kept else float("nan")
+
+
 def _nan_if_none(r: Ordering | None) -> float:
     return float("nan") if r is None else r.value
 
@@ -525,7 +531,7 @@ class SeedRuns:
     def __repr__(self) -> str:
         return (
             f"SeedRuns({len(self.runs)} seeds, batched={self.batched}, "
-            f"change={np.nanmean(self.change):+.4f} +- {np.nanstd(self.change):.4f}, "
+            f"change={_mean_defined(self.change):+.4f}, "
             f"wall_s={self.wall_s:.2f})"
         )
 
@@ -1070,7 +1076,6 @@ def _execute(
     X, Y = prepared.inputs, prepared.targets
     device = X.device
     n, bs, per_epoch, steps = X.shape[0], plan.batch_size, plan.batches_per_epoch, plan.steps
-    pruning = _Pruning(plan, prepared, gens)
     optimizer = prepared.optimizer
     loss_buf = torch.empty(steps, S, dtype=torch.float64, device=device)
     zero_buf = {name: torch.empty(steps, S, dtype=torch.float64, device=device)
@@ -1080,7 +1085,6 @@ def _execute(
     measured: list[list[tuple[int, Ordering | None]]] = [[(0, r)] for r in prepared.start]
     stop_at: list[int | None] = [None] * S
     frozen: dict[int, dict[str, Tensor]] = {}
-    state_names = [k for k, _ in model.named_parameters()] + [k for k, _ in model.named_buffers()]
     warned = False
 
     def warn_undefined(results: list[Ordering | None], step: int) -> None:
@@ -1114,12 +1118,13 @@ def _execute(
                     log.log_ordering(step, w if members is None else w[s], r.permutation)
 
     warn_undefined(prepared.start, 0)
-    log_model(0, prepared.start, range(S))
+    log_model(0, prepared.start, range(S))  # the initial model, before any pruning
+    pruning = _Pruning(plan, prepared, gens)  # reparametrize: the model changes here
+    state_names = [k for k, _ in model.named_parameters()] + [k for k, _ in model.named_buffers()]
 
     order: Tensor | None = None
     postfix_every = max(1, steps // 100)
-    last_orderedness = float(np.nanmean([_nan_if_none(r) for r in prepared.start])) \
-        if plan.measure else float("nan")
+    last_orderedness = _mean_defined([_nan_if_none(r) for r in prepared.start])
     done_steps = 0
     for i in range(steps):
         epoch, j = divmod(i, per_epoch)
@@ -1185,7 +1190,7 @@ def _execute(
             for s in active:
                 measured[s].append((k, results[s]))
             log_model(k, results, active)
-            last_orderedness = float(np.nanmean([_nan_if_none(results[s]) for s in active]))
+            last_orderedness = _mean_defined([_nan_if_none(results[s]) for s in active])
         due = [s for s in active if loggers[s] is not None
                and (k % plan.log_every == 0 or last or stop_at[s] == k)]
         if due:
