@@ -17,7 +17,11 @@ from torch import nn
 from paper_repro import paper_numbers as paper
 from paper_repro.runner import Run, Setting
 
-__all__ = ["train", "null_model_available"]
+__all__ = ["train", "null_model_available", "NULL_SHUFFLES"]
+
+#: The metric's two null models: shuffle the nonzero magnitudes over the nonzero
+#: positions ("pattern": the sparsity pattern kept), or over all positions ("all").
+NULL_SHUFFLES: tuple[str, ...] = ("pattern", "all")
 
 # the parameter name of each scheme in torch_orderedness.training.PruneSpec
 _ARG = {"random": "p", "topk": "k", "dyn_topk": "k", "tril": "f", "dyn_tril": "f"}
@@ -25,11 +29,18 @@ _ARG = {"random": "p", "topk": "k", "dyn_topk": "k", "tril": "f", "dyn_tril": "f
 
 def _null_fn():  # noqa: ANN202
     """The metric's shuffled-weight null model, or ``None`` while it is not in the library."""
-    try:
-        from torch_orderedness.orderedness import orderedness_null
-    except ImportError:
-        return None
-    return orderedness_null
+    import torch_orderedness
+
+    fn = getattr(torch_orderedness, "orderedness_null", None)
+    if fn is None:  # not exported yet: the metric package, then its module
+        try:
+            from torch_orderedness.orderedness import orderedness_null as fn
+        except ImportError:
+            try:
+                from torch_orderedness.orderedness.null import orderedness_null as fn
+            except ImportError:
+                return None
+    return fn
 
 
 def null_model_available() -> bool:
@@ -84,13 +95,22 @@ def train(setting: Setting, seeds: list[int]) -> Run:
         )
     trained = setting.task != "untrained"
     weights = [r.end_params["weight"] for r in runs] if setting.model == "complete" else []
+    trained_s = time.perf_counter() - t0
     null = None
     null_fn = _null_fn()
     if setting.null_samples and null_fn is not None and setting.model == "complete":
-        null = []
-        for seed, w in zip(seeds, weights, strict=True):
-            draws = null_fn(w, outputs=1, n_samples=setting.null_samples, seed=seed)
-            null.append([float(v) for v in torch.as_tensor(draws).reshape(-1).tolist()])
+        null = {shuffle: [] for shuffle in NULL_SHUFFLES}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "orderedness is undefined", RuntimeWarning)
+            for seed, w, end in zip(seeds, weights, runs.end.tolist(), strict=True):
+                for shuffle, draws in null.items():
+                    if end != end:  # NaN: no orderedness, no null
+                        draws.append([float("nan")] * setting.null_samples)
+                        continue
+                    gen = torch.Generator().manual_seed(seed)
+                    model = null_fn(w, outputs=1, samples=setting.null_samples,
+                                    generator=gen, shuffle=shuffle)
+                    draws.append([float(v) for v in model.samples])
     return Run(
         setting=setting,
         seeds=list(seeds),
@@ -101,4 +121,5 @@ def train(setting: Setting, seeds: list[int]) -> Run:
         null=null,
         loss_curve=[r.loss.tolist() for r in runs] if setting.record_loss else None,
         wall_s=time.perf_counter() - t0,
+        extra={"train_s": trained_s, "null_s": time.perf_counter() - t0 - trained_s},
     )

@@ -71,7 +71,8 @@ class Setting:
         model: ``"complete"`` (the complete layer) or ``"mlp"`` (Appendix D's baseline).
         early_stop: stop a seed once its loss is below this (``None``: never).
         record_loss: keep the per-step loss curve of every seed.
-        null_samples: draws of the metric's null model per seed on the final weight.
+        null_samples: draws of the metric's null model per seed on the final weight
+            (for each of its two shuffles).
     """
 
     task: str
@@ -123,7 +124,8 @@ class Run:
             whose square part is all zero, possible at high sparsity).
         final_loss: training loss at the last step, per seed (``None`` untrained).
         sparsity: fraction of exact zeros in the final weight, per seed.
-        null: null-model orderedness of each seed's final weight, ``(seeds, m)``.
+        null: the metric's null model on each seed's final weight: shuffle
+            (``"pattern"``, ``"all"``) -> ``(seeds, m)`` orderedness of shuffled copies.
         loss_curve: per-step training loss, ``(seeds, steps)`` (``None`` unless asked).
         wall_s: seconds the setting took.
     """
@@ -134,17 +136,20 @@ class Run:
     end: list[float]
     final_loss: list[float] | None = None
     sparsity: list[float] | None = None
-    null: list[list[float]] | None = None
+    null: dict[str, list[list[float]]] | None = None
     loss_curve: list[list[float]] | None = None
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.seeds)
-        for name in ("start", "end", "final_loss", "sparsity", "null", "loss_curve"):
+        for name in ("start", "end", "final_loss", "sparsity", "loss_curve"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"Run.{name} has {len(value)} entries for {n} seeds")
+        for shuffle, draws in (self.null or {}).items():
+            if len(draws) != n:
+                raise ValueError(f"Run.null[{shuffle!r}] has {len(draws)} entries for {n} seeds")
 
     @property
     def change(self) -> list[float]:
@@ -167,9 +172,11 @@ class Run:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown Run fields in JSON: {sorted(unknown)}")
-        for name in ("start", "end", "final_loss", "sparsity", "null", "loss_curve"):
+        for name in ("start", "end", "final_loss", "sparsity", "loss_curve"):
             if data.get(name) is not None:
                 data[name] = _none_to_nan(data[name])
+        if data.get("null") is not None:
+            data["null"] = {k: _none_to_nan(v) for k, v in data["null"].items()}
         return cls(setting=setting, **data)
 
 
@@ -178,6 +185,8 @@ def _nan_to_none(x: Any) -> Any:
         return None
     if isinstance(x, list):
         return [_nan_to_none(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _nan_to_none(v) for k, v in x.items()}
     return x
 
 

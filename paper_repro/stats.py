@@ -9,6 +9,8 @@ and returns plain floats, so tables can be recomputed from the JSON file.
 - :func:`welch_test`: Welch's unequal-variance t-test (as
   ``scipy.stats.ttest_ind(equal_var=False)``), with the degenerate
   zero-variance cases decided instead of returning NaN.
+- :func:`welch_from_stats`: the same test from two ``mean, std, n``
+  summaries (our seeds against a table's reported numbers).
 - :func:`permutation_test`: two-sample (or paired) permutation test of the
   difference of means; exact enumeration when affordable.
 - :func:`holm`: Holm-Bonferroni adjusted p-values for a family of tests.
@@ -44,6 +46,7 @@ __all__ = [
     "mean_ci",
     "inside_ci",
     "welch_test",
+    "welch_from_stats",
     "permutation_test",
     "holm",
     "null_excess_test",
@@ -190,6 +193,42 @@ def welch_test(a: Sequence[float], b: Sequence[float]) -> TestResult:
     se2 = vx + vy
     t = diff / math.sqrt(se2)
     dof = se2**2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))  # Welch-Satterthwaite
+    return TestResult(t, float(2.0 * _st.t.sf(abs(t), dof)), diff, "welch")
+
+
+def welch_from_stats(
+    mean1: float, std1: float, n1: int, mean2: float, std2: float, n2: int
+) -> TestResult:
+    """Welch's two-sided t-test from summaries (``std`` with ``ddof=1``).
+
+    As ``scipy.stats.ttest_ind_from_stats(..., equal_var=False)``, with the
+    zero-variance cases decided as in :func:`welch_test`.  Used to compare our
+    per-seed values with a paper's reported ``mean ± std`` over ``n`` seeds,
+    which accounts for the paper's own sampling error (a confidence interval
+    of ours alone does not).
+
+    Example::
+
+        >>> r = welch_from_stats(0.1, 0.05, 10, 0.1, 0.05, 10)
+        >>> r.statistic, r.p_value
+        (0.0, 1.0)
+    """
+    for name, n in (("n1", n1), ("n2", n2)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise ValueError(f"{name} must be an int >= 2, got {n!r}")
+    for name, sd in (("std1", std1), ("std2", std2)):
+        if not (math.isfinite(sd) and sd >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {sd!r}")
+    diff = float(mean1 - mean2)
+    vx, vy = std1**2 / n1, std2**2 / n2
+    scale = max(1.0, abs(mean1), abs(mean2))
+    if math.sqrt(vx + vy) <= 1e-12 * scale:
+        equal = math.isclose(diff, 0.0, abs_tol=1e-15)
+        return TestResult(0.0 if equal else math.copysign(math.inf, diff),
+                          1.0 if equal else 0.0, diff, "welch")
+    se2 = vx + vy
+    t = diff / math.sqrt(se2)
+    dof = se2**2 / (vx**2 / (n1 - 1) + vy**2 / (n2 - 1))
     return TestResult(t, float(2.0 * _st.t.sf(abs(t), dof)), diff, "welch")
 
 

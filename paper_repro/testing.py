@@ -53,7 +53,8 @@ def fake_trainer(setting: Setting, seeds: Sequence[int]) -> Run:
             curves.append(c.tolist())
     null = None
     if setting.null_samples:
-        null = np.clip(rng.normal(0.68, 0.05, (n, setting.null_samples)), 0, 1).tolist()
+        null = {shuffle: np.clip(rng.normal(0.68, 0.05, (n, setting.null_samples)), 0,
+                                 1).tolist() for shuffle in ("pattern", "all")}
     sparsity = [0.0 if setting.scheme in ("none", "tril", "dyn_tril") else 0.5] * n
     return Run(
         setting=setting,

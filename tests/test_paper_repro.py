@@ -195,7 +195,7 @@ def _hand_made_runs(config):
             start = [0.6, 0.62, 0.64]
             runs.append(_run(col.task, "default", scheme, amount, start,
                              [s + d for s, d in zip(start, delta, strict=True)], col.hidden,
-                             null=[[0.6, 0.62]] * 3))
+                             null={"pattern": [[0.6, 0.62]] * 3, "all": [[0.5, 0.5]] * 3}))
     return runs
 
 
@@ -222,6 +222,12 @@ def test_table_inside_ci_logic_on_hand_made_numbers():
     assert welch.statistic == pytest.approx(0.268 / (0.01 / math.sqrt(3)))
     assert welch.p_value == pytest.approx(2 * st.t.sf(welch.statistic, 2))
     assert all(c.holm_p >= c.welch.p_value for c in t.cells if c.welch is not None)
+    # null model: end = start + 0.3 +- 0.01 with start 0.62 on average; null means 0.61 and 0.5
+    random = t.cell("pruning", "random", "xor")
+    assert random.null_mean == pytest.approx({"pattern": 0.61, "all": 0.5})
+    assert random.null["pattern"].difference == pytest.approx(0.62 + 0.3 - 0.61)
+    assert random.null["all"].difference == pytest.approx(0.62 + 0.3 - 0.5)
+    assert t.cell("init", "uniform", "xor").null is None
     md = table1.markdown(t, config)
     assert "**0.300 ± 0.010** · paper 0.243 ± 0.082 · **no**" in md
     assert "**0.039 ± 0.000** · paper 0.039 ± 0.032 · yes" in md
@@ -344,6 +350,19 @@ def test_untrained_orderedness_of_normal_weights_near_068(one_thread):
     assert all(0.5 < v <= 1.0 for v in r.start)
 
 
+def test_real_null_model_cells(one_thread):
+    config = _tiny(null_samples=4, sine_hidden=(3,), parts=("table1",))
+    runs = [r for r in table1.run(config) if r.setting.task == "untrained"]
+    tril = next(r for r in runs if r.setting.scheme == "tril")
+    assert set(tril.null) == {"pattern", "all"}
+    assert all(len(d) == 4 for d in tril.null["pattern"])
+    # a damped weight is ordered (end ~ 1); its shuffled copies are not
+    assert all(max(d) < e for d, e in zip(tril.null["all"], tril.end, strict=True))
+    none = next(r for r in runs if r.setting.scheme == "none" and r.setting.init == "default")
+    # no zeros in an N(0,1) weight: both shuffles move every off-diagonal entry
+    assert none.null["pattern"] == none.null["all"]
+
+
 def test_small_real_figures_and_appendix_d(one_thread, tmp_path):
     config = _tiny()
     runs = {"figure2": figure2.run(config), "figure3": figure3.run(config),
@@ -372,3 +391,16 @@ def test_spike_count_test_binomial_tail():
     # 2 wins of 3 rows with chance 1/3 each: P(X >= 2) = 3 (1/3)^2 (2/3) + (1/3)^3
     assert wins == 2
     assert p == pytest.approx(3 * (1 / 3) ** 2 * (2 / 3) + (1 / 3) ** 3)
+
+
+def test_welch_from_stats_matches_scipy_and_sample_version():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(0.1, 0.05, 12), rng.normal(0.05, 0.02, 10)
+    r = stats.welch_from_stats(a.mean(), a.std(ddof=1), 12, b.mean(), b.std(ddof=1), 10)
+    ref = st.ttest_ind_from_stats(a.mean(), a.std(ddof=1), 12, b.mean(), b.std(ddof=1), 10,
+                                  equal_var=False)
+    assert (r.statistic, r.p_value) == pytest.approx((ref.statistic, ref.pvalue))
+    assert r.p_value == pytest.approx(stats.welch_test(a, b).p_value)
+    assert stats.welch_from_stats(0.0, 0.0, 10, 0.0, 0.0, 10).p_value == 1.0
+    with pytest.raises(ValueError, match="n2 must be an int >= 2"):
+        stats.welch_from_stats(0.0, 0.1, 10, 0.0, 0.1, 1)
