@@ -1128,14 +1128,12 @@ def _execute(
     done_steps = 0
     for i in range(steps):
         epoch, j = divmod(i, per_epoch)
-        if j == 0:
-            rows = []
-            for g in gens:
-                if plan.shuffle:
-                    rows.append(torch.randperm(n, generator=None if g is None else g.data))
-                else:
-                    rows.append(torch.arange(n))
-            order = torch.stack(rows).to(device)
+        if j == 0 and (plan.shuffle or order is None):  # a new order per seed and epoch
+            if plan.shuffle:
+                rows = [torch.randperm(n, generator=None if g is None else g.data) for g in gens]
+                order = torch.stack(rows).to(device)
+            else:
+                order = torch.arange(n, device=device).expand(S, n)
         assert order is not None
         index = order[:, j * bs: (j + 1) * bs]
         xb, yb = X[index], Y[index]
