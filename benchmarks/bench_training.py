@@ -17,8 +17,9 @@ and one seed after the other (``batched=False``, ten plain
 - Sine: H = 8, T = 3, 600 steps (40 epochs of 15 shuffled batches), Dynamic
   Top-K (k = 0.5).
 
-Both with torch's default number of intra-op threads and with
-``threads=1`` (the models are tiny: on a busy machine, every op that enters a
+Both with torch's own number of intra-op threads (``threads=None``) and with
+one thread (``threads=1``, what the default ``threads="auto"`` picks for these
+models; they are tiny: on a busy machine, every op that enters a
 parallel region can wait milliseconds for a descheduled thread, and the
 batched model's larger tensors enter more of them).
 

@@ -465,7 +465,7 @@ def test_tril_on_a_vector_parameter_is_refused() -> None:
     assert isinstance(r, TrainResult) and r.final_sparsity == {"bias": 0.5}
 
 
-def test_threads_are_set_for_the_run_only() -> None:
+def test_threads_are_set_for_the_run_only(monkeypatch) -> None:
     before = torch.get_num_threads()
     seen = []
 
@@ -473,10 +473,16 @@ def test_threads_are_set_for_the_run_only() -> None:
         seen.append(torch.get_num_threads())
         return F.mse_loss(pred, target)
 
-    a = train(None, xor(), seed=0, steps=3, loss=loss, threads=1)
+    a = train(None, xor(), seed=0, steps=3, loss=loss)  # "auto": a small model, one thread
     assert seen[-1] == 1 and torch.get_num_threads() == before
-    b = train(None, xor(), seed=0, steps=3)
+    b = train(None, xor(), seed=0, steps=3, loss=loss, threads=None)
+    assert seen[-1] == before
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-6)
+    monkeypatch.setattr("torch_orderedness.training.SMALL_MODEL", 47)  # XOR's layer has 54
+    train(None, xor(), seed=0, steps=1, loss=loss)
+    assert seen[-1] == before
+    with pytest.raises(ValueError, match="threads"):
+        train(None, xor(), steps=1, threads="many")
 
 
 def test_nan_loss_is_an_error() -> None:

@@ -78,8 +78,11 @@ from then on while the others go on, and its records end at that step.
 
 **Speed**: the paper's models are tiny, so torch's intra-op threads only add
 start-up costs (large ones on a busy machine, where a parallel region waits
-for a descheduled thread); ``threads=1`` sets ``torch.set_num_threads(1)``
-for the duration of the call.  See ``benchmarks/bench_training.py``.
+for a descheduled thread).  ``threads="auto"`` (the default) therefore sets
+``torch.set_num_threads(1)`` for the duration of a call whose model has at
+most :data:`SMALL_MODEL` parameter entries and restores the old value after;
+``threads=None`` leaves torch's setting alone, an int sets it.  See
+``benchmarks/bench_training.py``.
 
 Example (the paper's XOR setting, Dynamic Top-K, three seeds, 50 steps)::
 
@@ -134,6 +137,7 @@ __all__ = [
     "PROGRESS",
     "MODES",
     "LOSSES",
+    "SMALL_MODEL",
     "PruneSpec",
     "SeedGenerators",
     "seed_generators",
@@ -155,6 +159,8 @@ PRUNING_SCHEMES: dict[str, type[prune.BasePruningMethod]] = {
 PROGRESS: tuple[str, ...] = ("epoch", "step")
 #: How schemes are applied: the paper's ``"in_place"`` or torch's ``"reparametrize"``.
 MODES: tuple[str, ...] = ("in_place", "reparametrize")
+#: ``threads="auto"`` trains with one intra-op thread up to this many parameter entries.
+SMALL_MODEL: int = 2**16
 #: Losses by name (a callable ``loss(prediction, target) -> scalar`` is accepted too).
 LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"mse": F.mse_loss}
 
@@ -1292,14 +1298,24 @@ def _raise_if_diverged(model: nn.Module, members: int | None, seeds: Sequence[in
 # --------------------------------------------------------------------------- public entry points
 
 
+def _check_threads(threads: object) -> None:
+    if threads is None or threads == "auto":
+        return
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be an int >= 1, None or 'auto', got {threads!r}")
+
+
 @contextlib.contextmanager
-def _intra_op_threads(threads: int | None) -> Iterator[None]:
-    """``torch.set_num_threads(threads)`` for the block, the old value restored after."""
+def _intra_op_threads(threads: int | str | None, *models: nn.Module) -> Iterator[None]:
+    """``torch.set_num_threads`` for the block (``"auto"``: 1 for small models), restored after."""
+    if threads == "auto":
+        size = sum(p.numel() for m in models for p in m.parameters())
+        threads = 1 if size <= SMALL_MODEL else None
     if threads is None:
         yield
         return
     old = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(int(threads))
     try:
         yield
     finally:
@@ -1361,7 +1377,7 @@ def train(
     log_every: int = 1,
     hparams: Mapping[str, Any] | None = None,
     progress_bar: bool | None = None,
-    threads: int | None = None,
+    threads: int | str | None = "auto",
 ) -> TrainResult:
     """Train one model with pruning schemes and record loss, sparsity and orderedness.
 
@@ -1406,10 +1422,12 @@ def train(
         progress_bar: ``True``/``False``, or ``None`` (default): only when
             standard error is a terminal.
         threads: torch's intra-op threads while training (``torch.set_num_threads``,
-            restored afterwards); ``None`` (default) leaves torch's setting.  The
-            paper's models are tiny: ``threads=1`` avoids thread start-up costs
-            that can dominate a step, most of all on a busy machine (see
-            ``benchmarks/bench_training.py``).
+            restored afterwards): an int, ``None`` (leave torch's setting), or
+            ``"auto"`` (default): 1 for small models (at most
+            :data:`SMALL_MODEL` parameter entries, all seeds together, as in
+            all of the paper's settings), torch's setting otherwise.  For tiny
+            tensors threads only add start-up costs, large ones on a busy
+            machine (see ``benchmarks/bench_training.py``).
 
     Returns:
         A :class:`TrainResult`.
@@ -1434,8 +1452,7 @@ def train(
     gens = None if seed is None else seed_generators(seed)
     path = _check_logging(log_dir, logger)
     show = use_progress_bar(progress_bar)
-    if threads is not None:
-        threads = _check_int("threads", threads, 1)
+    _check_threads(threads)
     if isinstance(model, nn.Module):
         built = model if device is None else model.to(device)
     else:
@@ -1446,7 +1463,7 @@ def train(
     own = TensorBoardLogger(path) if path is not None else None
     bar = _bar(plan.steps, show, plan)
     try:
-        with _intra_op_threads(threads):
+        with _intra_op_threads(threads, built):
             (result,) = _execute(plan, prepared, [seed], [gens], [own or logger], [hp], bar)
     finally:
         bar.close()
@@ -1485,7 +1502,7 @@ def train_seeds(
     log_every: int = 1,
     hparams: Mapping[str, Any] | None = None,
     progress_bar: bool | None = None,
-    threads: int | None = None,
+    threads: int | str | None = "auto",
 ) -> SeedRuns:
     """Train one setting for many seeds, as one batched model where possible.
 
@@ -1508,8 +1525,8 @@ def train_seeds(
             ``True`` or ``False`` (one run after the other).
         log_dir: TensorBoard files go to ``log_dir/seed_<seed>/``.
         progress_bar: one bar over all steps of all seeds.
-        threads: as for :func:`train`; ``threads=1`` is usually fastest for
-            the paper's settings.
+        threads: as for :func:`train` (``"auto"``: one thread for the paper's
+            settings).
         Others: as for :func:`train`.
 
     Returns:
@@ -1546,8 +1563,7 @@ def train_seeds(
     )
     path = _check_logging(log_dir, None)
     show = use_progress_bar(progress_bar)
-    if threads is not None:
-        threads = _check_int("threads", threads, 1)
+    _check_threads(threads)
     factory = _factory_of(model, plan)
     gens = [seed_generators(s) for s in seed_list]
     models = [_build(factory, g, None) for g in gens]
@@ -1580,7 +1596,7 @@ def train_seeds(
     ]
     bar = _bar(plan.steps * (1 if batched else S), show, plan, f"{S} seeds")
     try:
-        with _intra_op_threads(threads):
+        with _intra_op_threads(threads, *(p.model for p in preps)):
             if batched:
                 runs = _execute(plan, preps[0], seed_list, gens, loggers, hps, bar)
                 for s, run in enumerate(runs):
