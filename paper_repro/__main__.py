@@ -111,7 +111,12 @@ def run_parts(
         runs[part] = _MODULES[part].run(config, trainer=trainer,
                                         progress=_progress(part, progress))
         timings[part] = time.perf_counter() - t0
-        log(f"{part}: {len(runs[part])} settings trained in {timings[part]:.1f} s")
+        null_s = sum(float(r.extra.get("null_s", 0.0)) for r in runs[part])
+        note = ""
+        if null_s > 0:
+            timings[f"{part}: of which null model"] = null_s
+            note = f" (training {timings[part] - null_s:.1f} s, null model {null_s:.1f} s)"
+        log(f"{part}: {len(runs[part])} settings in {timings[part]:.1f} s{note}")
     return runs, timings
 
 

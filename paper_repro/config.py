@@ -52,7 +52,7 @@ class Config:
     xor_steps: int = 1000
     sine_steps: int = 600
     untrained_steps: int = paper.UNTRAINED_STEPS
-    null_samples: int = 50
+    null_samples: int = 20
     level: float = 0.95
     figure2_hidden: tuple[int, ...] = paper.FIGURE2_HIDDEN
     figure2_iterations: tuple[int, ...] = paper.FIGURE2_ITERATIONS

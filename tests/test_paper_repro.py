@@ -404,3 +404,15 @@ def test_welch_from_stats_matches_scipy_and_sample_version():
     assert stats.welch_from_stats(0.0, 0.0, 10, 0.0, 0.0, 10).p_value == 1.0
     with pytest.raises(ValueError, match="n2 must be an int >= 2"):
         stats.welch_from_stats(0.0, 0.1, 10, 0.0, 0.1, 1)
+
+
+@pytest.mark.parametrize("name", ["paper_numbers", "stats", "report", "runner", "config",
+                                  "table1", "figure2", "figure3", "appendix_d", "testing"])
+def test_docstring_examples_run(name):
+    """paper_repro is outside pytest's doctest paths; its examples are checked here."""
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"paper_repro.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
