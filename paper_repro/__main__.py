@@ -172,9 +172,15 @@ def main(argv: Sequence[str] | None = None, trainer: Trainer = train_setting) ->
         print(f"remade {len(paths)} files in {out} from {args.from_json} "
               f"in {time.perf_counter() - t0:.1f} s (no training)")
         return 0
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)
+    except ValueError as err:
+        print(f"python -m paper_repro: error: {err}", file=sys.stderr)
+        return 2
     if args.threads < 1:
-        raise SystemExit(f"--threads must be >= 1, got {args.threads}")
+        print(f"python -m paper_repro: error: --threads must be >= 1, got {args.threads}",
+              file=sys.stderr)
+        return 2
     import torch
 
     torch.set_num_threads(args.threads)

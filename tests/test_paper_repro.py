@@ -416,3 +416,13 @@ def test_docstring_examples_run(name):
     module = importlib.import_module(f"paper_repro.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_cli_rejects_bad_values_without_training(tmp_path, capsys):
+    def trainer(*args):  # must never be called
+        raise AssertionError("trained despite bad arguments")
+
+    assert main(["--seeds", "1", "--out", str(tmp_path)], trainer=trainer) == 2
+    assert "seeds must be an int >= 2" in capsys.readouterr().err
+    assert main(["--threads", "0", "--out", str(tmp_path)], trainer=trainer) == 2
+    assert not any(tmp_path.iterdir())
