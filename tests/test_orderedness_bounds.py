@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from torch_orderedness.orderedness import bounds
-from torch_orderedness.orderedness.bounds import lower_bound, pairwise_bound, triangle_bound
+from torch_orderedness.orderedness.bounds import (
+    lower_bound,
+    order_bound,
+    pairwise_bound,
+    triangle_bound,
+)
 from torch_orderedness.orderedness.search import heuristic_order
 
 
@@ -57,6 +62,35 @@ def test_bounds_never_exceed_the_optimum():
         best = brute_force(A)
         assert lower_bound(A, lp=True) <= best
         assert lower_bound(A) <= best
+
+
+def test_order_bound_is_a_lower_bound_for_any_order():
+    rng = np.random.default_rng(10)
+    for A in small_matrices(200, seed=11):
+        best = brute_force(A)
+        n = A.shape[0]
+        for order in [rng.permutation(n), heuristic_order(A, restarts=5)[0]]:
+            assert order_bound(A, order) <= best
+            assert lower_bound(A, order=order, lp=False) <= best
+
+
+@pytest.mark.parametrize("n", [10, 60, 300])
+def test_order_bound_proves_the_hidden_order_of_a_near_triangle(n):
+    rng = np.random.default_rng(n)
+    T = np.triu(rng.random((n, n)), 1) + 1e-3 * rng.random((n, n))  # too little noise to
+    p = rng.permutation(n)  # beat the hidden order
+    A = T[np.ix_(p, p)]
+    hidden = np.argsort(p)  # A[hidden][:, hidden] == T
+    cost = literal_cost(A, hidden)
+    bound = order_bound(A, hidden)
+    assert bound <= cost
+    assert cost - bound <= 1e-12 * cost
+    assert lower_bound(A, order=hidden) == bound  # stops there: proven
+
+
+def literal_cost(A: np.ndarray, perm) -> float:
+    perm = list(perm)
+    return float(sum(A[perm[a], perm[b]] for a in range(len(perm)) for b in range(a)))
 
 
 def test_pairwise_bound_literally():
@@ -187,3 +221,7 @@ def test_bad_input():
         lower_bound(np.ones((3, 3)), time_limit=-1)
     with pytest.raises(ValueError, match="upper"):
         lower_bound(np.ones((3, 3)), upper=-1.0)
+    with pytest.raises(ValueError, match="permutation"):
+        lower_bound(np.ones((3, 3)), order=[0, 1, 1])
+    with pytest.raises(ValueError, match="permutation"):
+        order_bound(np.ones((3, 3)), [0, 1])

@@ -160,21 +160,22 @@ def default_restarts(n: int) -> int:
 
 
 def _best_move(D: np.ndarray, order: np.ndarray, p: int) -> tuple[int, float]:
-    """Best new position of the vertex at position ``p`` and the change of cost it brings."""
-    v = order[p]
-    d = D[v, order]
-    right = np.cumsum(d[p + 1 :])  # moving to p+1, p+2, ...
-    left = -np.cumsum(d[:p][::-1])  # moving to p-1, p-2, ...
-    best_q, best = p, 0.0
-    if right.size:
-        k = int(np.argmin(right))
-        if right[k] < best:
-            best_q, best = p + 1 + k, float(right[k])
-    if left.size:
-        k = int(np.argmin(left))
-        if left[k] < best:
-            best_q, best = p - 1 - k, float(left[k])
-    return best_q, best
+    """Best new position of the vertex at position ``p`` and the change of cost it brings.
+
+    With ``d = D[v, order]`` and ``e = cumsum(d)``, moving ``v`` to ``q > p``
+    changes the cost by ``e[q] - e[p]`` and to ``q < p`` by
+    ``e[q - 1] - e[p - 1] = (e - d)[q] - e[p]`` (``d[p] = D[v, v] = 0``): one
+    cumulative sum serves both directions.
+    """
+    d = D[order[p], order]
+    f = np.cumsum(d)
+    base = f[p]
+    f[:p] -= d[:p]
+    q = int(np.argmin(f))
+    delta = float(f[q] - base)
+    if delta < 0.0:
+        return q, delta
+    return p, 0.0
 
 
 def _move(order: np.ndarray, pos: np.ndarray, p: int, q: int) -> None:
