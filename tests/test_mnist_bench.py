@@ -208,6 +208,20 @@ def test_baselines_report_the_measured_share_of_zeros(tmp_path, no_download):
         assert 0.0 <= row["test_accuracy"] <= 1.0 and row["seconds"] > 0
 
 
+def test_every_variant_starts_from_the_same_trained_state(tmp_path, no_download):
+    # the same method twice must give the same weights: nothing (such as Adam's state)
+    # may carry over from one variant's fine-tuning into the next
+    data = _synthetic_data(tmp_path)
+    cfg = BaselineConfig(archs=["784-8-10"], methods=["topk", "topk", "random", "random"],
+                         sparsities=[0.5], seeds=[0], train_epochs=1, finetune_epochs=2,
+                         batch_size=16)
+    rows = run_baselines(data, cfg, keep_models=True)
+    for a, b in ((rows[1], rows[2]), (rows[3], rows[4])):
+        assert a["method"] == b["method"] and a["test_loss"] == b["test_loss"]
+        for p, q in zip(a["_model"].parameters(), b["_model"].parameters(), strict=True):
+            assert torch.equal(p, q)
+
+
 def test_baselines_cli_writes_named_json_markdown_and_png(tmp_path, no_download):
     _synthetic_data(tmp_path)
     out = tmp_path / "out"

@@ -327,7 +327,9 @@ def run_baselines(
                     row["accuracy_after_pruning"] = evaluate(model, data.test_x, data.test_y)[0]
                 else:
                     model.load_state_dict(trained)
-                    optimizer.load_state_dict(trained_opt)
+                    # a copy: Optimizer.load_state_dict keeps same-device tensors as they are,
+                    # and Adam would then update the saved state in place for the next variant
+                    optimizer.load_state_dict(copy.deepcopy(trained_opt))
                     if method != "dense":
                         generator = torch.Generator().manual_seed(seed)
                         prune_model(model, method, sparsity, generator=generator,
