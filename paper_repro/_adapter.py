@@ -121,5 +121,6 @@ def train(setting: Setting, seeds: list[int]) -> Run:
         null=null,
         loss_curve=[r.loss.tolist() for r in runs] if setting.record_loss else None,
         wall_s=time.perf_counter() - t0,
-        extra={"train_s": trained_s, "null_s": time.perf_counter() - t0 - trained_s},
+        extra={"train_s": trained_s,
+               "null_s": time.perf_counter() - t0 - trained_s if null is not None else 0.0},
     )
