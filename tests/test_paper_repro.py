@@ -426,3 +426,15 @@ def test_cli_rejects_bad_values_without_training(tmp_path, capsys):
     assert "seeds must be an int >= 2" in capsys.readouterr().err
     assert main(["--threads", "0", "--out", str(tmp_path)], trainer=trainer) == 2
     assert not any(tmp_path.iterdir())
+
+
+def test_demo_prints_loss_sparsity_and_orderedness(one_thread, capsys):
+    from paper_repro import demo
+
+    assert demo.main(["--steps", "20", "--scheme", "topk"]) == 0
+    out = capsys.readouterr().out
+    assert "pruning: Top-K (k=0.5)" in out
+    rows = [line.split() for line in out.splitlines() if line.strip().split(" ")[0].isdigit()]
+    assert [r[0] for r in rows] == ["0"] + [str(k) for k in range(2, 21, 2)]
+    assert all(float(r[2]) == 0.5 for r in rows[1:])  # Top-K keeps 24 of 48 after every step
+    assert all(0.0 < float(r[3]) <= 1.0 for r in rows)
