@@ -153,15 +153,17 @@ def test_packing_is_feasible_and_its_value_is_not_overstated(seed):
     C, e = bounds._scaled_residual(A)
     R = np.maximum(A - A.T, 0.0)
     assert (np.ldexp(C, e) <= R).all()
-    F = bounds._fit(C, 40, None)
+    Ct = np.ascontiguousarray(C.T)  # the packing code works on transposes
+    Ft = bounds._fit_t(Ct, 40, None)
     # any starting factors: the fitted ones and deliberately overloaded ones
-    for G in [F, 10.0 * F + rng.random(F.shape)]:
-        value, left, Ff = bounds._certify(C, G)
-        load, literal = literal_packing(Ff)
+    for Gt in [Ft, 10.0 * Ft + rng.random(Ft.shape)]:
+        value, left_t, Ff_t = bounds._certify_t(Ct, Gt)
+        load, literal = literal_packing(Ff_t.T)
         assert (load <= C).all()
-        assert (left + load <= C + 1e-300).all()
+        assert (left_t.T + load <= C).all()
         assert value <= literal
         assert value == pytest.approx(literal, rel=1e-9)
+    assert literal_packing(bounds._certify_t(Ct, Ft)[2].T)[1] > 0.0  # a real packing
 
 
 def test_scale_invariance_and_extreme_magnitudes():

@@ -146,60 +146,70 @@ def _scaled_residual(a: np.ndarray) -> tuple[np.ndarray, int]:
     return C, e
 
 
-def _fit(C: np.ndarray, iterations: int, deadline: float | None) -> np.ndarray:
-    """Product-form packing factors ``F`` for capacities ``C`` (float32 scaling rounds).
+# The scaling rounds and the certificate work on transposed matrices ("T frame"):
+# with Ft = F.T, the loads are load.T = Ft * (F @ F) and F @ F = Ft.T @ Ft.T (BLAS reads
+# the transposes in place), so every elementwise step runs over contiguous memory.
 
-    Only a candidate: :func:`_certify` makes any ``F`` feasible. The rounds
-    run on ``C / max(C)`` (capacities below ``1e-6`` of the largest are left
-    out), with the factors kept within ``[1e-12, 1] * cap`` so float32 never
-    overflows or turns subnormal; the result is scaled back by
-    ``max(C) ** (1/3)`` (a 3-cycle's weight is a product of three factors).
+
+def _fit_t(Ct: np.ndarray, iterations: int, deadline: float | None) -> np.ndarray:
+    """Product-form packing factors, transposed (``F.T``), for transposed capacities ``C.T``.
+
+    Only a candidate: :func:`_certify_t` makes any factors feasible. The
+    rounds run in float32 on ``C / max(C)`` (capacities below ``1e-6`` of the
+    largest are left out), with the factors kept within ``[1e-12, 1] * cap``
+    so float32 never overflows or turns subnormal; the result is scaled back
+    by ``max(C) ** (1/3)`` (a 3-cycle's weight is a product of three factors).
     """
-    top = float(C.max())
-    Cf = (C / top).astype(np.float32)
-    support = Cf >= 1e-6
-    Cf[~support] = 0.0
-    F = Cf.copy()
+    top = float(Ct.max())
+    Cf = (Ct / top).astype(np.float32)
+    support = (Cf >= 1e-6).astype(np.float32)
+    Cf *= support
+    Ft = Cf.copy()
+    work = np.empty_like(Ft)
+    tiny = np.float32(1e-30)
     cap = None
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         for _ in range(iterations):
             if deadline is not None and time.perf_counter() > deadline:
                 break
-            load = F * (F @ F).T
-            if not (load > 0).any():
+            np.multiply(Ft, Ft.T @ Ft.T, out=work)  # load.T
+            if not (work > 0).any():
                 break  # no 3-cycle left
-            ratio = np.where(load > 0, Cf / load, np.float32(1.0))
-            F = F * np.sqrt(ratio)
+            np.maximum(work, tiny, out=work)
+            np.divide(Cf, work, out=work)
+            np.sqrt(work, out=work)
+            np.multiply(Ft, work, out=Ft)
             if cap is None:
-                cap = np.float32(_CAP * float(F[support].max(initial=0.0)))
+                cap = np.float32(_CAP * float(Ft[support > 0].max(initial=0.0)))
                 if not (np.isfinite(cap) and cap > 0):
                     break
-            np.clip(F, cap * np.float32(1e-12), cap, out=F)
-            F[~support] = 0.0
-    return F.astype(np.float64) * top ** (1.0 / 3.0)
+            np.clip(Ft, cap * np.float32(1e-12), cap, out=Ft)
+            np.multiply(Ft, support, out=Ft)
+    return Ft.astype(np.float64) * top ** (1.0 / 3.0)
 
 
-def _certify(C: np.ndarray, F: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """A feasible packing from any ``F >= 0``: ``(certified value, capacities left, factors)``.
+def _certify_t(Ct: np.ndarray, Ft: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """A feasible packing from any factors ``F >= 0`` (all in the T frame).
 
-    Guarantees (in exact arithmetic on the float inputs): the true loads of
-    the returned packing are at most ``C``, its true value is at least the
-    returned value, and ``capacities left + true loads <= C``.
+    Returns ``(certified value, capacities left (T frame), feasible factors
+    (T frame))``. Guarantees (in exact arithmetic on the float inputs): the
+    true loads of the returned packing are at most ``C``, its true value is
+    at least the returned value, and ``capacities left + true loads <= C``.
     """
-    n = C.shape[0]
+    n = Ct.shape[0]
     gamma = (n + 2) * _U / (1.0 - (n + 2) * _U)
     delta = 4.0 * (n + 16) * _U
-    F = np.where(C > 0, F, 0.0)
-    load = F * (F @ F).T  # rounded: true load <= load * (1 + u) / (1 - gamma)
+    Ft = np.where(Ct > 0, Ft, 0.0)
+    load = Ft * (Ft.T @ Ft.T)  # rounded: true load <= load * (1 + u) / (1 - gamma)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(load > 0, np.minimum(1.0, C / load), 1.0)
-    F = F * rho * (1.0 - delta)
-    load = F * (F @ F).T  # loads of the feasible packing, rounded
+        rho = np.where(load > 0, np.minimum(1.0, Ct / load), 1.0)
+    Ft = Ft * rho * (1.0 - delta)
+    load = Ft * (Ft.T @ Ft.T)  # loads of the feasible packing, rounded
     value = float(load.sum()) / 3.0  # sum over 3-cycles = trace(F^3) / 3
     value *= 1.0 - (n + 2.0 * math.log2(n + 2) + 8.0) * 2.0 * _U
-    used = load * (1.0 + 2.0 * gamma + delta) + 4.0 * _U * C
-    left = np.maximum(C - used, 0.0)
-    return max(value, 0.0), left, F
+    used = load * (1.0 + 2.0 * gamma + delta) + 4.0 * _U * Ct
+    left = np.maximum(Ct - used, 0.0)
+    return max(value, 0.0), left, Ft
 
 
 def _packing(a: np.ndarray, deadline: float | None, rounds: tuple[int, ...] = _ROUNDS) -> float:
@@ -207,12 +217,13 @@ def _packing(a: np.ndarray, deadline: float | None, rounds: tuple[int, ...] = _R
     if a.shape[0] < 3:
         return 0.0
     C, e = _scaled_residual(a)
+    Ct = np.ascontiguousarray(C.T)
     total = 0.0
     for iterations in rounds:
-        if not (C > 0).any():
+        if not (Ct > 0).any():
             break
-        F = _fit(C, iterations, deadline)
-        value, C, _ = _certify(C, F)
+        Ft = _fit_t(Ct, iterations, deadline)
+        value, Ct, _ = _certify_t(Ct, Ft)
         total += value
         if deadline is not None and time.perf_counter() > deadline:
             break
@@ -225,7 +236,7 @@ def _certify_one_backward(C: np.ndarray, Fb: np.ndarray, G: np.ndarray) -> float
     ``Fb`` lives on the backward arcs of an order and ``G`` on its forward
     arcs, so every packed 3-cycle has exactly one backward arc. Loads:
     ``Fb * (G @ G).T`` on backward arcs, ``G * (G @ Fb + Fb @ G).T`` on
-    forward ones. Overloaded arcs are scaled down as in :func:`_certify`.
+    forward ones. Overloaded arcs are scaled down as in :func:`_certify_t`.
     """
     n = C.shape[0]
     gamma = (2 * n + 2) * _U / (1.0 - (2 * n + 2) * _U)
