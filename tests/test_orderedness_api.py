@@ -208,13 +208,19 @@ def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
         calls.append(("bound", time_limit))
         return bound(A)
 
+    def pairwise_bound(A):
+        calls.append(("pairwise", None))
+        return 0.0
+
     def milp_order(A, *, time_limit=None):
         calls.append(("milp", time_limit))
         return milp(A)
 
-    for name, fn in [("search", heuristic_order), ("bounds", lower_bound), ("ilp", milp_order)]:
+    for name, fns in [("search", [heuristic_order]), ("bounds", [lower_bound, pairwise_bound]),
+                      ("ilp", [milp_order])]:
         module = types.ModuleType(f"{pkg}.{name}")
-        setattr(module, fn.__name__, fn)
+        for fn in fns:
+            setattr(module, fn.__name__, fn)
         monkeypatch.setitem(sys.modules, f"{pkg}.{name}", module)
     return calls
 
@@ -302,3 +308,35 @@ def test_exact_time_limit_falls_back_to_search_and_bounds(monkeypatch):
     assert r.lower == r.value < r.upper
     assert [c[0] for c in calls] == ["heuristic", "bound"]
     assert all(c[1] is not None and c[1] > 0 for c in calls)
+
+
+@pytest.mark.parametrize("hidden", [6, 30, 60])  # exact DP, heuristic + MILP, heuristic only
+def test_orderedness_is_the_value_of_ordering(hidden):
+    # orderedness() skips the certified bound where the bound cannot change the order found;
+    # the value must still be exactly what ordering() reports
+    W = torch.randn(2 + hidden, 2 + hidden + 3, generator=torch.Generator().manual_seed(hidden))
+    W[torch.rand(W.shape, generator=torch.Generator().manual_seed(1)) < 0.5] = 0.0
+    for method in ("auto", "heuristic"):
+        full = ordering(W, outputs=2, inputs=3, method=method)
+        assert orderedness(W, outputs=2, inputs=3, method=method) == full.value
+    batch = torch.stack([W, W.flip(0)])
+    assert orderedness(batch, outputs=2, inputs=3) == tuple(
+        r.value for r in ordering(batch, outputs=2, inputs=3)
+    )
+
+
+def test_orderedness_skips_the_bound_only_where_it_cannot_change_the_value(monkeypatch):
+    calls = _stub_solvers(
+        monkeypatch,
+        heuristic=lambda A: (np.arange(A.shape[0]), order_cost(A, np.arange(A.shape[0]))),
+        bound=lambda A: 0.0,
+        milp=lambda A: (np.arange(A.shape[0]), order_cost(A, np.arange(A.shape[0])), 0.0, False),
+    )
+    W = np.random.default_rng(5).random((50, 50))
+    orderedness(W, outputs=1, method="heuristic")
+    assert [c[0] for c in calls] == ["heuristic", "pairwise"]
+    ordering(W, outputs=1, method="heuristic")
+    assert [c[0] for c in calls] == ["heuristic", "pairwise", "heuristic", "bound"]
+    del calls[:]
+    orderedness(W[:30, :30], outputs=1)  # auto, 29 hidden: the bound decides whether MILP runs
+    assert [c[0] for c in calls] == ["heuristic", "bound", "milp"]

@@ -140,19 +140,35 @@ def _proves(lower: float, cost: float, scale: float) -> bool:
     return cost - lower <= _PROOF_RTOL * cost + 1e-15 * scale
 
 
+def _bound_decides(method: str, n: int) -> bool:
+    """Whether the bound can change the order found (``auto`` runs the MILP when it fails)."""
+    return method == "auto" and n <= AUTO_MILP_MAX_HIDDEN
+
+
 def _search_and_bound(
-    A: np.ndarray, method: str, clock: _Clock, seed: int | None
+    A: np.ndarray, method: str, clock: _Clock, seed: int | None, bound: bool = True
 ) -> tuple[np.ndarray, float, float, bool, str]:
-    """Heuristic order and certified bound; the integer program where ``auto`` allows it."""
-    from torch_orderedness.orderedness.bounds import lower_bound
+    """Heuristic order and certified bound; the integer program where ``auto`` allows it.
+
+    With ``bound=False`` the certified bound is skipped where it cannot change
+    the order (see :func:`_bound_decides`); the lower bound returned is then
+    the cheap pairwise one.
+    """
     from torch_orderedness.orderedness.search import heuristic_order
 
     scale = float(A.sum())
     perm, cost = heuristic_order(A, seed=seed, time_limit=clock.left(0.4))
+    if not bound and not _bound_decides(method, A.shape[0]):
+        from torch_orderedness.orderedness.bounds import pairwise_bound
+
+        lower = min(float(pairwise_bound(A)), cost)
+        return perm, cost, lower, _proves(lower, cost, scale), "heuristic"
+    from torch_orderedness.orderedness.bounds import lower_bound
+
     lower = min(float(lower_bound(A, time_limit=clock.left(0.5))), cost)
     if _proves(lower, cost, scale):
         return perm, cost, lower, True, "heuristic"
-    if method == "auto" and A.shape[0] <= AUTO_MILP_MAX_HIDDEN:
+    if _bound_decides(method, A.shape[0]):
         from torch_orderedness.orderedness.ilp import milp_order
 
         limit = AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
@@ -165,7 +181,7 @@ def _search_and_bound(
 
 
 def _solve_hidden(
-    A: np.ndarray, method: str, clock: _Clock, seed: int | None
+    A: np.ndarray, method: str, clock: _Clock, seed: int | None, bound: bool = True
 ) -> tuple[np.ndarray, float, float, bool, str]:
     """``(perm, cost, lower bound on the least cost, exact, method)`` for the hidden block."""
     n = A.shape[0]
@@ -175,7 +191,7 @@ def _solve_hidden(
         try:
             perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
         except TimeoutError:
-            return _search_and_bound(A, "heuristic", clock, seed)
+            return _search_and_bound(A, "heuristic", clock, seed, bound)
         return perm, cost, cost, True, "exact"
     if method == "milp":
         from torch_orderedness.orderedness.ilp import milp_order
@@ -183,15 +199,22 @@ def _solve_hidden(
         perm, cost, lower, proven = milp_order(A, time_limit=clock.left())
         lower = min(float(lower), float(cost))
         return perm, float(cost), lower, bool(proven), "milp"
-    return _search_and_bound(A, method, clock, seed)
+    return _search_and_bound(A, method, clock, seed, bound)
 
 
 def _order_one(
-    S: np.ndarray, outputs: int, method: str, time_limit: float | None, seed: int | None
+    S: np.ndarray,
+    outputs: int,
+    method: str,
+    time_limit: float | None,
+    seed: int | None,
+    bound: bool = True,
 ) -> Ordering:
+    """Solve one square matrix. ``bound=False``: callers that read only ``value``
+    (it is the same either way; ``upper`` is then only the pairwise bound's)."""
     clock = _Clock(time_limit)
     A = S[outputs:, outputs:]
-    perm, cost, lower, exact, used = _solve_hidden(A, method, clock, seed)
+    perm, cost, lower, exact, used = _solve_hidden(A, method, clock, seed, bound)
     perm = np.asarray(perm, dtype=np.int64)
     if sorted(perm.tolist()) != list(range(A.shape[0])):
         raise RuntimeError(f"solver {used!r} returned an invalid permutation {perm.tolist()}")
@@ -302,9 +325,13 @@ def orderedness(
         >>> orderedness(torch.triu(torch.ones(4, 6)))  # everything above the diagonal
         1.0
     """
-    result = ordering(
-        w, outputs=outputs, inputs=inputs, method=method, time_limit=time_limit, seed=seed
+    _check_options(method, time_limit, seed)
+    graph = neuron_graph(w, outputs=outputs, inputs=inputs)
+    # the value does not depend on the certified bound (except where ``auto`` lets the bound
+    # decide whether the integer program runs), so it is skipped: at N = 256 the bound costs
+    # one to three times the search
+    values = tuple(
+        _order_one(S, graph.outputs, method, time_limit, seed, bound=False).value
+        for S in graph.matrices
     )
-    if isinstance(result, tuple):
-        return tuple(r.value for r in result)
-    return result.value
+    return values if graph.batched else values[0]
