@@ -102,6 +102,14 @@ def test_init_schemes() -> None:
     torch.testing.assert_close(a.weight, b.weight)
     custom = CompletePerceptron(2, 3, 1, weight_init=lambda t: t.fill_(0.25))
     assert torch.all(custom.weight == 0.25)
+    zeros = CompletePerceptron(2, 3, 1, weight_init="zeros", state_init="uniform", generator=g)
+    assert torch.all(zeros.weight == 0)
+    # the state schemes are U(0, 1) and N(0, 1) draws (zero weights draw nothing first)
+    for scheme, draw in (("uniform", torch.rand), ("normal", torch.randn)):
+        layer = CompletePerceptron(3, 40, 2, weight_init="zeros", state_init=scheme,
+                                   generator=torch.Generator().manual_seed(9))
+        expected = draw(1, 42, generator=torch.Generator().manual_seed(9))
+        torch.testing.assert_close(layer.initial_state.detach(), expected, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("bias", [False, True])
@@ -130,7 +138,7 @@ def test_from_mlp_computes_the_mlp(bias: bool, hidden: list[int]) -> None:
 def test_from_mlp_layout_literal() -> None:
     """Neuron order: outputs, last hidden layer, ..., first hidden layer, inputs."""
     l1, l2 = nn.Linear(2, 3, bias=False), nn.Linear(3, 1, bias=False)
-    layer = CompletePerceptron.from_mlp([l1, l2])
+    layer = CompletePerceptron.from_mlp([l1, l2], strict=False)  # weights only, no activations
     w = layer.weight.detach()
     # output 0 receives from hidden neurons 1..3 (the only hidden layer)
     torch.testing.assert_close(w[0:1, 1:4], l2.weight.detach())
@@ -139,13 +147,49 @@ def test_from_mlp_layout_literal() -> None:
     assert w.abs().sum() == l1.weight.abs().sum() + l2.weight.abs().sum()
 
 
+def test_from_mlp_with_another_activation_computes_that_mlp() -> None:
+    torch.manual_seed(3)
+    mlp = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 3), nn.Tanh())
+    layer = CompletePerceptron.from_mlp(mlp, activation=torch.tanh)
+    x = torch.randn(6, 2)
+    torch.testing.assert_close(layer(x), mlp(x))
+    # identity-like modules between a layer and its activation change nothing
+    mlp2 = nn.Sequential(
+        nn.Linear(2, 4), nn.Identity(), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid()
+    )
+    torch.testing.assert_close(CompletePerceptron.from_mlp(mlp2)(x), mlp2(x))
+
+
+@pytest.mark.parametrize(
+    "mods",
+    [
+        [nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1), nn.Sigmoid()],  # another activation
+        [nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)],  # none after the last layer
+        [nn.Linear(2, 3), nn.Linear(3, 1), nn.Sigmoid()],  # none between the layers
+        [nn.Linear(2, 3), nn.Sigmoid(), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid()],  # twice
+        [nn.Linear(2, 3), nn.Softmax(dim=1), nn.Linear(3, 1), nn.Sigmoid()],
+    ],
+)
+def test_from_mlp_refuses_an_mlp_it_would_not_compute(mods: list[nn.Module]) -> None:
+    # the MLP really computes something else than the embedding would ...
+    mlp = nn.Sequential(*mods)
+    x = torch.randn(5, 2)
+    loose = CompletePerceptron.from_mlp(mlp, strict=False)
+    assert not torch.allclose(loose(x), mlp(x))
+    # ... so the strict default refuses it, saying what to do
+    with pytest.raises(ValueError, match="activation=sigmoid.*strict=False"):
+        CompletePerceptron.from_mlp(mlp)
+
+
 def test_from_mlp_rejects_bad_layers() -> None:
     with pytest.raises(TypeError, match="parameter-free"):
         CompletePerceptron.from_mlp([nn.Linear(2, 3), nn.LayerNorm(3), nn.Linear(3, 1)])
     with pytest.raises(ValueError, match="do not chain"):
         CompletePerceptron.from_mlp([nn.Linear(2, 3), nn.Linear(4, 1)])
-    with pytest.raises(ValueError, match="no nn.Linear"):
+    with pytest.raises(ValueError, match="start with an nn.Linear"):
         CompletePerceptron.from_mlp([nn.Sigmoid()])
+    with pytest.raises(ValueError, match="no nn.Linear"):
+        CompletePerceptron.from_mlp([])
 
 
 def test_reads_pruned_weight_at_call_time() -> None:
@@ -191,6 +235,7 @@ def test_pruned_state_dict_round_trip_and_remove() -> None:
         ({"weight_init": "xavier"}, ValueError, "weight_init"),
         ({"state_init": "ones"}, ValueError, "state_init"),
         ({"activation": 3}, TypeError, "activation"),
+        ({"bias": "yes"}, TypeError, "bias"),
     ],
 )
 def test_bad_construction(kwargs: dict, error: type, match: str) -> None:
@@ -209,6 +254,8 @@ def test_bad_forward_input() -> None:
         layer(torch.rand(4, 2), iterations=0)
     with pytest.raises(TypeError, match="x must be"):
         layer([[0.0, 1.0]])
+    with pytest.raises(TypeError, match="floating-point"):
+        layer(torch.ones(4, 2, dtype=torch.long))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")

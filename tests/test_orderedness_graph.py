@@ -97,7 +97,7 @@ def test_pruned_layer_is_read_through_its_mask():
 def test_mlp_embedded_by_from_mlp_scores_one():
     torch.manual_seed(4)
     mlp = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2))
-    layer = CompletePerceptron.from_mlp(mlp)
+    layer = CompletePerceptron.from_mlp(mlp, strict=False)  # the weights' layout is what counts
     r = ordering(layer)
     assert r.value == 1.0 and r.exact
     torch.testing.assert_close(mlp_weight(mlp), layer.weight.detach(), rtol=0, atol=0)

@@ -59,7 +59,7 @@ def snapshot(module: nn.Module) -> tuple[dict, list]:
 def assert_unchanged(module: nn.Module, before: tuple[dict, list]) -> None:
     state, hooks = before
     now = module.state_dict()
-    assert now.keys() == state.keys()
+    assert list(now.keys()) == list(state.keys())  # the order too (torch re-registers on error)
     for key, value in state.items():
         torch.testing.assert_close(now[key], value, rtol=0, atol=0, equal_nan=True, msg=key)
     assert list(module._forward_pre_hooks.values()) == hooks
@@ -429,3 +429,159 @@ def test_cuda_masks_match_cpu() -> None:
     layer = CompletePerceptron(2, 3, 1).cuda()
     prune.global_unstructured([(layer, "weight")], pruning_method=TrilDamp, f=0.5)
     torch.testing.assert_close(layer.weight_mask.cpu(), literal_tril_mask(4, 6, 0.5).float())
+
+
+# ----------------------------------------------------------------------------- audit fixes
+
+
+def test_topk_batch_dims_needs_the_shape_and_refuses_flat_vectors() -> None:
+    holder = nn.Module()
+    holder.weight = nn.Parameter(torch.randn(3, 4, 6, generator=torch.Generator().manual_seed(0)))
+    TopK.apply(holder, "weight", k=0.5, batch_dims=1)
+    assert int((holder.weight != 0).sum()) == 3 * 12
+    before = snapshot(holder)
+    # a second call would get t[mask == 1] as one flat vector: every entry its own "batch"
+    with pytest.raises(ValueError, match="batch_dims=1.*prune.remove"):
+        TopK.apply(holder, "weight", k=0.5, batch_dims=1)
+    assert_unchanged(holder, before)
+    # batch_dims equal to the tensor's dims leaves nothing to rank
+    layer = nn.Linear(3, 3)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="more than 2 dims"):
+        TopK.apply(layer, "weight", k=0.5, batch_dims=2)
+    assert_unchanged(layer, before)
+    # global_unstructured hands a flat vector too
+    a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+    before_a, before_b = snapshot(a), snapshot(b)
+    with pytest.raises(ValueError, match="batch_dims"):
+        prune.global_unstructured([(a, "weight"), (b, "weight")], pruning_method=TopK, k=0.5,
+                                  batch_dims=1)
+    assert_unchanged(a, before_a)
+    assert_unchanged(b, before_b)
+
+
+class _FailingTopK(TopK):
+    def compute_mask(self, t, default_mask):
+        raise RuntimeError("mask failed")
+
+
+def test_a_failing_mask_leaves_parameter_order_and_hooks_as_they_were() -> None:
+    layer = CompletePerceptron(2, 3, 1, bias=True)
+    before = snapshot(layer)
+    order = list(layer._parameters)
+    with pytest.raises(RuntimeError, match="mask failed"):
+        _FailingTopK.apply(layer, "weight", k=0.5)
+    assert list(layer._parameters) == order
+    assert_unchanged(layer, before)
+
+
+def test_importance_scores_are_checked_before_anything_changes() -> None:
+    layer = nn.Linear(4, 3)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match=r"importance_scores must have the parameter's shape"):
+        topk_prune(layer, "weight", k=0.5, importance_scores=torch.ones(4, 3))
+    with pytest.raises(TypeError, match="importance_scores must be a tensor"):
+        topk_prune(layer, "weight", k=0.5, importance_scores=[[1.0] * 4] * 3)
+    with pytest.raises(ValueError, match=r"importance_scores must have"):
+        tril_damp(layer, "weight", f=0.5, importance_scores=torch.ones(2, 2))
+    assert_unchanged(layer, before)
+    # scores of the right shape decide the mask
+    scores = torch.arange(12.0).reshape(3, 4)
+    topk_prune(layer, "weight", k=0.25, importance_scores=scores)
+    assert torch.equal(layer.weight_mask, (scores >= 9).to(layer.weight_mask.dtype))
+
+
+def test_inplace_pruner_refuses_a_parameter_reparametrised_after_it_was_built() -> None:
+    layer = nn.Linear(4, 4, bias=False)
+    pruner = InPlacePruner(layer, "weight", TrilDamp, f=1.0)
+    topk_prune(layer, "weight", k=1.0)
+    with pytest.raises(ValueError, match="reparametrised"):
+        pruner.step()  # damping weight_orig would be a silent no-op through the hook
+
+
+def test_inplace_random_checks_the_weight_at_every_step() -> None:
+    layer = nn.Linear(4, 4, bias=False)
+    pruner = InPlacePruner(layer, "weight", RandomPrune, p=0.5)
+    pruner.step()
+    with torch.no_grad():
+        layer.weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        pruner.step()
+
+
+def test_inplace_topk_lets_pruned_weights_regrow_until_the_next_step() -> None:
+    layer = nn.Linear(6, 6, bias=False)
+    pruner = InPlacePruner(layer, "weight", TopK, k=0.5)
+    first = pruner.step().clone()
+    with torch.no_grad():
+        layer.weight.add_(10.0 * (1 - first))  # a "gradient step" that favours pruned entries
+    assert sparsity(layer.weight) == 0.0
+    second = pruner.step()
+    assert torch.equal(second, 1 - first)  # the regrown entries now win
+    assert int(second.sum()) == 18
+
+
+def test_global_tril_damp_refuses_a_parameter_listed_twice() -> None:
+    layer = nn.Linear(3, 3, bias=False)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="more than once"):
+        prune.global_unstructured([(layer, "weight"), (layer, "weight")], pruning_method=TrilDamp,
+                                  f=0.5)
+    assert_unchanged(layer, before)
+
+
+def test_dynamic_topk_through_torch_compounds_unless_removed_first() -> None:
+    n, k, xs = 400, 0.5, [i / 10 for i in range(11)]
+    w = torch.randn(20, 20, generator=torch.Generator().manual_seed(2))
+    # repeated calls on the pruned tensor: each keeps floor(k(x) * alive) of what is left
+    layer = nn.Linear(20, 20, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(w)
+    alive = n
+    for x in xs:
+        dynamic_topk_prune(layer, "weight", k=k, progress=x)
+        alive = math.floor(round(dynamic_keep_fraction(k, x) * alive, 9))
+        assert int((layer.weight != 0).sum()) == alive
+    assert alive / n < 0.07  # 6.5 %, not the schedule's 50 %
+    # remove first: every call keeps floor(k(x) * n) of all entries, as Eq. 4 says
+    layer = nn.Linear(20, 20, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(w)
+    for x in xs:
+        if prune.is_pruned(layer):
+            prune.remove(layer, "weight")
+        dynamic_topk_prune(layer, "weight", k=k, progress=x)
+        kept = math.floor(round(dynamic_keep_fraction(k, x) * n, 9))
+        assert int((layer.weight != 0).sum()) == kept
+    assert torch.equal(layer.weight != 0, literal_topk_mask(w, 0.5).bool())
+
+
+@pytest.mark.parametrize(
+    "method,kwargs",
+    [(DynamicTopK, {"k": 0.5, "progress": 0.7}), (DynamicTrilDamp, {"f": 0.5, "progress": 0.7})],
+)
+def test_nonfinite_weights_rejected_by_dynamic_schemes_and_global_calls(method, kwargs) -> None:
+    layer = CompletePerceptron(2, 3, 1)
+    with torch.no_grad():
+        layer.weight[1, 0] = float("nan")
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        method.apply(layer, "weight", **kwargs)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        prune.global_unstructured([(layer, "weight")], pruning_method=method, **kwargs)
+    assert_unchanged(layer, before)
+
+
+def test_soft_tril_damp_mask_round_trips_through_a_saved_state_dict(tmp_path) -> None:
+    torch.manual_seed(7)
+    layer = CompletePerceptron(2, 4, 1)
+    tril_damp(layer, "weight", f=0.8)
+    tril_damp(layer, "weight", f=0.5)  # compounded: 0.2 * 0.5 below the diagonal
+    torch.save(layer.state_dict(), tmp_path / "layer.pt")
+    fresh = CompletePerceptron(2, 4, 1)
+    tril_damp(fresh, "weight", f=0.0)  # recreate the reparametrisation, then load
+    fresh.load_state_dict(torch.load(tmp_path / "layer.pt"))
+    expected = literal_tril_mask(5, 7, 0.9).to(layer.weight_mask.dtype)
+    assert torch.allclose(fresh.weight_mask, expected)
+    x = torch.rand(3, 2)
+    assert torch.equal(fresh(x), layer(x))

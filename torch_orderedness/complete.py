@@ -118,6 +118,8 @@ class CompletePerceptron(nn.Module):
         self.hidden_features = _check_count("hidden_features", hidden_features, 0)
         self.out_features = _check_count("out_features", out_features, 1)
         self.iterations = _check_count("iterations", iterations, 1)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool, got {bias!r}")
         if not callable(activation):
             raise TypeError(f"activation must be callable, got {activation!r}")
         self.activation = activation
@@ -169,9 +171,18 @@ class CompletePerceptron(nn.Module):
                 f"x must have shape (batch, {self.in_features}) or ({self.in_features},), "
                 f"got {tuple(x.shape)}"
             )
+        weight = self.weight
+        if not x.is_floating_point():
+            raise TypeError(
+                f"x must be a floating-point tensor, got {x.dtype}; convert it with "
+                f"x.to({weight.dtype})"
+            )
+        if x.device != weight.device:
+            raise ValueError(
+                f"x is on {x.device} but the layer is on {weight.device}; move one of them"
+            )
         if unbatched:
             x = x.unsqueeze(0)
-        weight = self.weight
         n = self.state_features
         recurrent, input_weight = weight[:, :n], weight[:, n:]
         # Eq. 2: the drive U x (+ b) does not change between iterations.
@@ -197,6 +208,7 @@ class CompletePerceptron(nn.Module):
         *,
         activation: Callable[[Tensor], Tensor] = torch.sigmoid,
         initial_state: float = 0.0,
+        strict: bool = True,
     ) -> CompletePerceptron:
         """Embed an MLP of ``nn.Linear`` layers (``activation`` after each) as a complete layer.
 
@@ -210,16 +222,28 @@ class CompletePerceptron(nn.Module):
         state was.
 
         Args:
-            layers: an ``nn.Sequential`` or a list of modules; ``nn.Linear``
-                layers define the MLP, parameter-free modules (activations)
-                are skipped, any other module with parameters is rejected.
-            activation: the non-linearity applied after every layer (the
-                output layer included), default sigmoid.
+            layers: an ``nn.Sequential`` or a list of modules: ``nn.Linear``
+                layers and parameter-free modules (activations); any other
+                module with parameters is rejected.
+            activation: the non-linearity the complete layer applies after
+                every layer (the output layer included), default sigmoid.
             initial_state: constant for the initial state (irrelevant to the
                 output after ``len(layers)`` iterations).
+            strict: if ``True`` (default), the parameter-free modules after
+                each ``nn.Linear`` (up to the next one, or the end) must
+                compute ``activation``, checked on a probe tensor, so that the
+                layer computes what the MLP computes; an MLP with other
+                activations, or without one after its last layer, is refused
+                with a ``ValueError``.  ``False``: embed the weights whatever
+                the MLP's own activations are (they are ignored).
 
         Returns:
             A ``CompletePerceptron`` with ``bias=True`` when any layer has one.
+
+        Raises:
+            TypeError: a module with parameters that is not ``nn.Linear``.
+            ValueError: layers that do not chain, no ``nn.Linear``, or (with
+                ``strict``) activations other than ``activation``.
 
         Example::
 
@@ -229,7 +253,7 @@ class CompletePerceptron(nn.Module):
             >>> torch.allclose(layer(x), mlp(x), atol=1e-6)
             True
         """
-        linears = _linear_layers(layers)
+        linears, between = _linear_layers(layers)
         sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
         for a, b in zip(linears[:-1], linears[1:], strict=True):
             if b.in_features != a.out_features:
@@ -237,6 +261,8 @@ class CompletePerceptron(nn.Module):
                     f"layers do not chain: a layer with out_features={a.out_features} is "
                     f"followed by one with in_features={b.in_features}"
                 )
+        if strict:
+            _check_activations(linears, between, activation)
         n_in, n_out = sizes[0], sizes[-1]
         hidden_sizes = sizes[1:-1]
         first = linears[0].weight
@@ -265,8 +291,10 @@ class CompletePerceptron(nn.Module):
         return layer
 
 
-def _linear_layers(layers: Sequence[nn.Module] | nn.Sequential) -> list[nn.Linear]:
-    """The ``nn.Linear`` layers of an MLP; parameter-free modules are skipped."""
+def _linear_layers(
+    layers: Sequence[nn.Module] | nn.Sequential,
+) -> tuple[list[nn.Linear], list[list[nn.Module]]]:
+    """The ``nn.Linear`` layers of an MLP and the parameter-free modules after each."""
     if isinstance(layers, nn.Linear):
         layers = [layers]
     if not isinstance(layers, (nn.Sequential, Sequence)):
@@ -274,11 +302,17 @@ def _linear_layers(layers: Sequence[nn.Module] | nn.Sequential) -> list[nn.Linea
             f"layers must be an nn.Sequential or a list of modules, got {type(layers).__name__}"
         )
     linears: list[nn.Linear] = []
+    between: list[list[nn.Module]] = []
     for module in layers:
         if isinstance(module, nn.Linear):
             linears.append(module)
+            between.append([])
         elif isinstance(module, nn.Module) and next(module.parameters(), None) is None:
-            continue
+            if not linears:
+                raise ValueError(
+                    f"layers must start with an nn.Linear, got {type(module).__name__} first"
+                )
+            between[-1].append(module)
         else:
             raise TypeError(
                 "layers may hold nn.Linear layers and parameter-free modules only, "
@@ -286,7 +320,38 @@ def _linear_layers(layers: Sequence[nn.Module] | nn.Sequential) -> list[nn.Linea
             )
     if not linears:
         raise ValueError("layers holds no nn.Linear layer")
-    return linears
+    return linears, between
+
+
+def _check_activations(
+    linears: Sequence[nn.Linear],
+    between: Sequence[Sequence[nn.Module]],
+    activation: Callable[[Tensor], Tensor],
+) -> None:
+    """Refuse an MLP whose modules after some ``nn.Linear`` do not compute ``activation``."""
+    probe = torch.linspace(-6.0, 6.0, 25, dtype=torch.float64).reshape(5, 5)
+    expected = activation(probe)
+    name = getattr(activation, "__name__", type(activation).__name__)
+    for k, (lin, mods) in enumerate(zip(linears, between, strict=True)):
+        out = probe
+        try:
+            for m in mods:
+                out = m(out)
+            same = isinstance(out, Tensor) and out.shape == expected.shape and bool(
+                torch.allclose(out, expected, rtol=1e-6, atol=1e-9)
+            )
+        except Exception:  # a module that cannot run on the probe computes something else
+            same = False
+        if not same:
+            applied = " then ".join(type(m).__name__ for m in mods) or "nothing"
+            which = "the last nn.Linear" if k == len(linears) - 1 else f"nn.Linear {k}"
+            raise ValueError(
+                f"from_mlp embeds an MLP that applies activation={name} after every nn.Linear, "
+                "the last one included (the complete layer applies it to every neuron); after "
+                f"{which} ({lin.in_features} -> {lin.out_features}) the MLP applies {applied}, "
+                "which computes something else. Pass the MLP's activation as activation=..., "
+                "or strict=False to embed the weights anyway."
+            )
 
 
 def _mlp_neuron_starts(sizes: Sequence[int]) -> list[int]:

@@ -57,10 +57,11 @@ vector.  Consequences, all tested:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -154,6 +155,45 @@ def dynamic_damping_factor(f: float, progress: float, schedule: str = "sin4") ->
 # --------------------------------------------------------------------------- helpers
 
 
+def _check_importance_scores(scores: object, tensor: Tensor) -> None:
+    if scores is None:
+        return
+    if not isinstance(scores, Tensor):
+        raise TypeError(
+            f"importance_scores must be a tensor like the parameter or None, got "
+            f"{type(scores).__name__}"
+        )
+    if scores.shape != tensor.shape:
+        raise ValueError(
+            f"importance_scores must have the parameter's shape {tuple(tensor.shape)}, got "
+            f"{tuple(scores.shape)}"
+        )
+
+
+@contextlib.contextmanager
+def _restored_on_error(module: nn.Module) -> Iterator[None]:
+    """On an exception, put back the module's pruning hooks and its parameter/buffer order.
+
+    torch's own ``apply`` drops an existing pruning hook before computing the
+    mask and, on a first application, re-registers the parameter at the end of
+    ``_parameters`` when the mask fails.
+    """
+    hooks = OrderedDict(module._forward_pre_hooks)
+    params = list(module._parameters)
+    buffers = list(module._buffers)
+    try:
+        yield
+    except Exception:
+        module._forward_pre_hooks.clear()
+        module._forward_pre_hooks.update(hooks)
+        for store, order in ((module._parameters, params), (module._buffers, buffers)):
+            if set(store) == set(order):
+                items = [(key, store[key]) for key in order]
+                store.clear()
+                store.update(items)
+        raise
+
+
 def _check_finite(t: Tensor, what: str = "the weight") -> None:
     if t.is_floating_point() or t.is_complex():
         if not bool(torch.isfinite(t).all()):
@@ -172,11 +212,20 @@ def _strictly_lower(shape: torch.Size | tuple[int, ...], device: torch.device) -
     return lower.expand(shape)
 
 
+def _already_pruned(module: nn.Module, name: str) -> bool:
+    return any(
+        isinstance(hook, prune.BasePruningMethod) and hook._tensor_name == name
+        for hook in getattr(module, "_forward_pre_hooks", {}).values()
+    )
+
+
 class _SchemeMixin:
     """Shared argument checking and an ``apply`` that leaves the module intact on error."""
 
     PRUNING_TYPE = "unstructured"
     batch_dims: int = 0
+    # True for schemes whose mask depends on the tensor's shape beyond its entries
+    _needs_shape: bool = False
 
     def _check_tensor(self, t: Tensor) -> None:
         _check_finite(t)
@@ -205,16 +254,19 @@ class _SchemeMixin:
             tensor = getattr(module, name, None)
         if not isinstance(tensor, Tensor):
             raise AttributeError(f"{type(module).__name__} has no parameter named {name!r}")
+        _check_importance_scores(importance_scores, tensor)
+        if method._needs_shape and method.batch_dims and _already_pruned(module, name):
+            raise ValueError(
+                f"{cls.__name__}(batch_dims={method.batch_dims}) on an already pruned tensor: "
+                "torch would hand it only the unpruned entries, as one flat vector without "
+                "the batch dimensions. Call prune.remove(module, name) first, or use "
+                "InPlacePruner."
+            )
         method._check_tensor(tensor if importance_scores is None else importance_scores)
-        hooks = OrderedDict(module._forward_pre_hooks)
-        try:
+        with _restored_on_error(module):
             return super().apply(  # type: ignore[misc]
                 module, name, *args, importance_scores=importance_scores, **kwargs
             )
-        except Exception:
-            module._forward_pre_hooks.clear()
-            module._forward_pre_hooks.update(hooks)
-            raise
 
 
 # --------------------------------------------------------------------------- Random
@@ -297,6 +349,8 @@ class TopK(_SchemeMixin, prune.BasePruningMethod):
                 [0., 1.]])
     """
 
+    _needs_shape = True
+
     def __init__(self, k: float, *, batch_dims: int = 0) -> None:
         self.k = _check_unit("k", k)
         self.batch_dims = _check_batch_dims(batch_dims)
@@ -304,11 +358,20 @@ class TopK(_SchemeMixin, prune.BasePruningMethod):
     def _keep_fraction(self) -> float:
         return self.k
 
+    def _check_tensor(self, t: Tensor) -> None:
+        _check_finite(t)
+        if self.batch_dims and t.dim() <= self.batch_dims:
+            raise ValueError(
+                f"{type(self).__name__}(batch_dims={self.batch_dims}) needs a tensor with more "
+                f"than {self.batch_dims} dims (batch dims, then the entries ranked together), "
+                f"got shape {tuple(t.shape)}; a flat vector from global_unstructured or from a "
+                "repeated prune call has lost its batch dims: call prune.remove first or use "
+                "InPlacePruner"
+            )
+
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """Mask like ``t``: ones at the top ``floor(k * n)`` magnitudes (per batch item)."""
         self._check_tensor(t)
-        if t.dim() < self.batch_dims:
-            raise ValueError(f"batch_dims={self.batch_dims} exceeds the tensor's {t.dim()} dims")
         lead = t.shape[: self.batch_dims]
         scores = t.detach().abs().reshape(math.prod(lead), -1).to(torch.float64)
         alive = default_mask.reshape(scores.shape) != 0
@@ -332,10 +395,28 @@ class DynamicTopK(TopK):
             ``"cubic"`` (``1 - (1 - x)^3``, Zhu & Gupta); see :data:`SCHEDULES`.
         batch_dims: as for :class:`TopK`.
 
+    One call through torch (``DynamicTopK.apply``, :func:`dynamic_topk_prune`,
+    ``prune.global_unstructured``) prunes once, to ``k(x)`` at the given
+    progress.  Calling it again on the already pruned tensor (once per epoch
+    with a growing ``progress``, say) does **not** follow Eq. 4: torch hands
+    the method only the still-unpruned entries, so the fractions compound
+    (``k = 0.5`` over 11 calls at ``x = 0, 0.1, ..., 1`` keeps 6.5 %, not
+    50 %).  To follow the schedule, call ``prune.remove`` before each call
+    (every entry is ranked again; pruned ones are zero and rank last), use
+    :class:`InPlacePruner` (the paper's way), or train with
+    :func:`~torch_orderedness.training.train`.
+
     Example::
 
         >>> DynamicTopK(k=0.5, progress=0.0).current_k  # nothing pruned at the start
         1.0
+        >>> layer = nn.Linear(10, 10)
+        >>> for x in (0.5, 1.0):  # the schedule through torch: remove, then prune again
+        ...     if prune.is_pruned(layer):
+        ...         _ = prune.remove(layer, "weight")
+        ...     _ = dynamic_topk_prune(layer, "weight", k=0.5, progress=x)
+        >>> int((layer.weight != 0).sum())  # k(1) = 0.5 of all 100 entries
+        50
     """
 
     def __init__(
@@ -480,14 +561,11 @@ class TrilDamp(_SchemeMixin, prune.BasePruningMethod):
         strictly-lower entries by ``(1 - f)^n``, like the paper's repeated
         in-place damping.  Entries that are already zero stay zero.
         """
-        already_pruned = any(
-            isinstance(hook, prune.BasePruningMethod) and hook._tensor_name == name
-            for hook in getattr(module, "_forward_pre_hooks", {}).values()
-        )
-        if not already_pruned:
+        if not _already_pruned(module, name):
             return super().apply(module, name, *args, importance_scores=importance_scores, **kwargs)
         method = cls(*args, **kwargs)
         orig = getattr(module, name + "_orig")
+        _check_importance_scores(importance_scores, orig)
         scores = orig if importance_scores is None else importance_scores
         method._check_tensor(scores)
         damp = method.compute_mask(scores.detach(), torch.ones_like(orig))
@@ -518,7 +596,13 @@ class TrilDamp(_SchemeMixin, prune.BasePruningMethod):
             raise ValueError(help_text)
         if full.dim() == 1 and glob is not None:  # global_unstructured
             pieces = []
-            for module, name in glob.f_locals.get("parameters", ()):
+            listed = list(glob.f_locals.get("parameters", ()))
+            if len({(id(m), n) for m, n in listed}) != len(listed):
+                raise ValueError(
+                    f"{type(self).__name__} in global_unstructured: a parameter is listed more "
+                    "than once, which would damp it once per listing; list each once"
+                )
+            for module, name in listed:
                 param = getattr(module, name)
                 if param.dim() != self.batch_dims + 2:
                     raise ValueError(
@@ -664,14 +748,7 @@ class InPlacePruner:
         if not (isinstance(method, type) and issubclass(method, _SCHEMES)):
             names = ", ".join(s.__name__ for s in _SCHEMES)
             raise TypeError(f"method must be one of the classes {names}; got {method!r}")
-        if hasattr(module, name + "_orig"):
-            raise ValueError(
-                f"{type(module).__name__}.{name} is reparametrised by torch's pruning; "
-                f"call prune.remove(module, {name!r}) first or use torch's way only"
-            )
-        param = getattr(module, name, None)
-        if not isinstance(param, nn.Parameter):
-            raise AttributeError(f"{type(module).__name__} has no parameter named {name!r}")
+        param = _in_place_parameter(module, name)
         if "progress" in params:
             raise TypeError("pass progress to step(), not to InPlacePruner")
         self.dynamic = issubclass(method, (DynamicTopK, DynamicTrilDamp))
@@ -685,8 +762,8 @@ class InPlacePruner:
 
     @property
     def parameter(self) -> nn.Parameter:
-        """The parameter being pruned."""
-        return getattr(self.module, self.name)
+        """The parameter being pruned (checked: still a plain, unreparametrised parameter)."""
+        return _in_place_parameter(self.module, self.name)
 
     def method_at(self, progress: float | None = None) -> prune.BasePruningMethod:
         """The scheme instance used at ``progress``."""
@@ -704,6 +781,7 @@ class InPlacePruner:
         weight = self.parameter
         method = self.method_at(progress)
         if isinstance(method, RandomPrune) and self.mask is not None:
+            _check_finite(weight)
             mask = self.mask
         else:
             method._check_tensor(weight)
@@ -712,6 +790,20 @@ class InPlacePruner:
                 self.mask = mask
         weight.mul_(mask)
         return mask
+
+
+def _in_place_parameter(module: nn.Module, name: str) -> nn.Parameter:
+    """``module.<name>`` if it is a plain parameter that in-place pruning can change."""
+    if hasattr(module, name + "_orig"):
+        raise ValueError(
+            f"{type(module).__name__}.{name} is reparametrised by torch's pruning, so pruning "
+            f"it in place would be undone by the mask's hook; call prune.remove(module, "
+            f"{name!r}) first or use torch's way only"
+        )
+    param = getattr(module, name, None)
+    if not isinstance(param, nn.Parameter):
+        raise AttributeError(f"{type(module).__name__} has no parameter named {name!r}")
+    return param
 
 
 def sparsity(t: Tensor) -> float:
