@@ -191,9 +191,14 @@ def test_progress_bar_auto_follows_the_terminal(monkeypatch) -> None:
 
 
 def test_training_bar_shows_loss_and_orderedness(capsys) -> None:
-    train(None, xor(), seed=0, steps=5, progress_bar=True)
+    r = train(None, xor(), seed=0, steps=5, progress_bar=True)
     err = capsys.readouterr().err
     assert "loss=" in err and "orderedness=" in err and "5/5" in err
+    # the bar ends on the end orderedness (only the start was measured during the run)
+    r = train(None, xor(), seed=0, steps=50, progress_bar=True, pruning=PruneSpec("tril", f=0.8))
+    last = capsys.readouterr().err.rsplit("orderedness=", 1)[1]
+    assert float(last[:6]) == pytest.approx(r.end_orderedness, abs=6e-4)
+    assert r.end_orderedness > r.start_orderedness + 0.1
     train(None, xor(), seed=0, steps=5)  # auto: stderr is not a terminal under pytest
     assert capsys.readouterr().err == ""
 

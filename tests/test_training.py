@@ -384,6 +384,7 @@ def test_float64_model_and_custom_data() -> None:
         (dict(threads=0), ValueError, "threads"),
         (dict(optimizer=torch.optim.Adam([torch.zeros(1, requires_grad=True)])), TypeError,
          "factory"),
+        (dict(optimizer=torch.optim.LBFGS), TypeError, "closure"),
     ],
 )
 def test_bad_arguments_fail_before_training(tmp_path, kw, error, match) -> None:
@@ -507,3 +508,68 @@ def test_cuda_runs_match_cpu_runs(tmp_path) -> None:
     one = train(None, xor(), seed=3, steps=5, device="cuda", pruning=PruneSpec("tril", f=0.5))
     ref = train(None, xor(), seed=3, steps=5, pruning=PruneSpec("tril", f=0.5))
     np.testing.assert_allclose(one.loss, ref.loss, rtol=1e-4, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- audit fixes
+
+
+def test_a_run_failing_in_its_first_step_leaves_no_log_directory(tmp_path) -> None:
+    calls = []
+
+    def loss(pred, target):  # passes the dry run, fails in the first training step
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("loss failed")
+        return F.mse_loss(pred, target)
+
+    with pytest.raises(RuntimeError, match="loss failed"):
+        train(None, xor(), steps=3, loss=loss, log_dir=tmp_path / "new" / "run")
+    assert not (tmp_path / "new").exists()  # everything this call created is gone
+    calls.clear()
+    with pytest.raises(RuntimeError, match="loss failed"):
+        train_seeds(None, xor(), 2, steps=3, loss=loss, log_dir=tmp_path / "seeds")
+    assert not (tmp_path / "seeds").exists()
+    # a directory that was there before stays, and so do the logs of a run that got going
+    (tmp_path / "mine").mkdir()
+    calls.clear()
+    with pytest.raises(RuntimeError, match="loss failed"):
+        train(None, xor(), steps=3, loss=loss, log_dir=tmp_path / "mine")
+    assert (tmp_path / "mine").is_dir()
+    calls.clear()
+
+    def late(pred, target):
+        calls.append(1)
+        if len(calls) > 3:
+            raise RuntimeError("late failure")
+        return F.mse_loss(pred, target)
+
+    with pytest.raises(RuntimeError, match="late failure"):
+        train(None, xor(), steps=5, loss=late, log_dir=tmp_path / "late")
+    assert any((tmp_path / "late").iterdir())
+
+
+def _dropout_mlp(generator=None):
+    return nn.Sequential(nn.Linear(2, 16), nn.Dropout(0.5), nn.Sigmoid(), nn.Linear(16, 1))
+
+
+def test_a_seed_also_fixes_the_global_rng_during_training() -> None:
+    before = torch.random.get_rng_state()
+    a = train(_dropout_mlp, xor(), seed=0, steps=20, measure_orderedness=False)
+    b = train(_dropout_mlp, xor(), seed=0, steps=20, measure_orderedness=False)
+    c = train(_dropout_mlp, xor(), seed=1, steps=20, measure_orderedness=False)
+    np.testing.assert_array_equal(a.loss, b.loss)  # dropout draws repeat with the seed
+    assert not np.array_equal(a.loss, c.loss)
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's RNG is untouched
+    runs = train_seeds(_dropout_mlp, xor(), [0, 1], steps=20, measure_orderedness=False)
+    np.testing.assert_array_equal(runs[0].loss, a.loss)
+    np.testing.assert_array_equal(runs[1].loss, c.loss)
+
+
+def test_the_checks_before_training_do_not_change_the_model() -> None:
+    def bn_mlp(generator=None):
+        return nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Sigmoid(), nn.Linear(4, 1))
+
+    r = train(bn_mlp, xor(), seed=0, steps=3, measure_orderedness=False)
+    bn = r.model[1]
+    assert int(bn.num_batches_tracked) == 3  # the training steps only, not the dry run
+    assert r.model.training and bn.training

@@ -99,6 +99,7 @@ import contextlib
 import inspect
 import math
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -321,6 +322,22 @@ def _check_seed(seed: object, what: str = "seed") -> int:
 
 def _derived(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0])
+
+
+@contextlib.contextmanager
+def _seeded_global_rng(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Seed torch's global RNG for the block (from ``(seed, 3)``) and restore it after.
+
+    For models that draw from the global RNG while training (dropout, say);
+    ``None`` leaves it alone.
+    """
+    if seed is None:
+        yield
+        return
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(_derived(seed, 3))
+        yield
 
 
 def seed_generators(seed: int) -> SeedGenerators:
@@ -899,6 +916,8 @@ def _prepare(plan: _Plan, model: nn.Module, members: int | None) -> _Prepared:
     x, y = inputs[:rows], targets[:rows]
     if members is not None:
         x, y = x.expand(members, *x.shape), y.expand(members, *y.shape)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()  # the dry run must not change running statistics (batch norm) or draw dropout
     with torch.no_grad():
         try:
             pred = model(x)
@@ -906,6 +925,9 @@ def _prepare(plan: _Plan, model: nn.Module, members: int | None) -> _Prepared:
             raise ValueError(
                 f"the model cannot run on the data's inputs of width {in_w}: {e}"
             ) from e
+        finally:
+            for m, training in modes:
+                m.training = training
         if not isinstance(pred, Tensor) or pred.shape != y.shape:
             raise ValueError(
                 f"the model's output has shape {tuple(getattr(pred, 'shape', ()))} for a batch "
@@ -934,8 +956,22 @@ def _prepare(plan: _Plan, model: nn.Module, members: int | None) -> _Prepared:
                 "optimizer factory must return a torch.optim.Optimizer, got "
                 f"{type(optimizer).__name__}"
             )
+        if _needs_closure(optimizer):
+            raise TypeError(
+                f"{type(optimizer).__name__}.step needs a closure, and training calls "
+                "optimizer.step() after one backward pass; use an optimizer such as Adam or SGD"
+            )
     return _Prepared(model, members, inputs, targets, tuple(pruned), names, start, start_params,
                      optimizer)
+
+
+def _needs_closure(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer.step`` has a required ``closure`` argument (e.g. LBFGS)."""
+    try:
+        param = inspect.signature(optimizer.step).parameters.get("closure")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.default is inspect.Parameter.empty
 
 
 def _param_names(model: nn.Module) -> tuple[str, ...]:
@@ -1074,8 +1110,12 @@ def _execute(
     loggers: Sequence[TrainingLogger | None],
     hparams: Sequence[dict[str, Any]],
     bar: Any,
+    done: list[int] | None = None,
 ) -> list[TrainResult]:
-    """Train a prepared model (one seed, or ``members`` seeds at once) and record everything."""
+    """Train a prepared model (one seed, or ``members`` seeds at once) and record everything.
+
+    ``done``, if given, is a one-element list kept at the number of finished steps.
+    """
     t0 = time.perf_counter()
     model, members = prepared.model, prepared.members
     S = members or 1
@@ -1173,6 +1213,8 @@ def _execute(
                 mean_buf[name][i] = masks[name].reshape(S, -1).to(torch.float64).mean(dim=1)
         k = i + 1
         done_steps = k
+        if done is not None:
+            done[0] = k
         active = [s for s in range(S) if stop_at[s] is None]
         if plan.stop_loss is not None:
             values = per_seed.detach().cpu().tolist()
@@ -1224,6 +1266,11 @@ def _execute(
         )
     _raise_if_diverged(model, members, seeds, done_steps, None)
     end = _measure(model, members) if plan.measure else [None] * S
+    if plan.measure:  # the bar's last word is the end orderedness, not the last interval's
+        end_loss = float(np.nanmean(losses[-1]))
+        bar.set_postfix(_format_postfix(
+            {"loss": end_loss, "orderedness": _mean_defined([_nan_if_none(r) for r in end])}
+        ))
     final = [done_steps if stop_at[s] is None else stop_at[s] for s in range(S)]
     appended = []
     for s in range(S):
@@ -1460,16 +1507,47 @@ def train(
     prepared = _prepare(plan, built, None)
     hp = _hparams(plan, prepared, None if seed is None else int(seed), False)
     # everything is checked: from here on, files may be written
+    created = _new_dirs([path] if path is not None else [])
     own = TensorBoardLogger(path) if path is not None else None
     bar = _bar(plan.steps, show, plan)
+    done = [0]
     try:
-        with _intra_op_threads(threads, built):
-            (result,) = _execute(plan, prepared, [seed], [gens], [own or logger], [hp], bar)
+        with _intra_op_threads(threads, built), _seeded_global_rng(seed, prepared.inputs.device):
+            (result,) = _execute(plan, prepared, [seed], [gens], [own or logger], [hp], bar,
+                                 done)
+    except BaseException:
+        _remove_if_unstarted(own and [own], created, done[0])
+        raise
     finally:
         bar.close()
         if own is not None:
             own.close()
     return result
+
+
+def _new_dirs(paths: Sequence[Path]) -> list[Path]:
+    """The outermost missing directory of each path (what creating it would add)."""
+    out = []
+    for path in paths:
+        top = None
+        for p in (path, *path.parents):
+            if p.exists():
+                break
+            top = p
+        if top is not None and top not in out:
+            out.append(top)
+    return out
+
+
+def _remove_if_unstarted(loggers: Sequence[TrainingLogger] | None, created: Sequence[Path],
+                         steps_done: int) -> None:
+    """After a run that failed before finishing a step, remove the log directories it made."""
+    if steps_done > 0 or not created:
+        return
+    for log in loggers or ():
+        log.close()
+    for path in created:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _bar(total: int, show: bool, plan: _Plan, what: str = "train") -> Any:
@@ -1591,21 +1669,27 @@ def train_seeds(
         hps = [_hparams(plan, p, s, False) | {"batched": False}
                for p, s in zip(preps, seed_list, strict=True)]
     # everything is checked: from here on, files may be written
+    created = _new_dirs([path] if path is not None else [])
     loggers: list[TensorBoardLogger | None] = [
         TensorBoardLogger(path / f"seed_{s}") if path is not None else None for s in seed_list
     ]
     bar = _bar(plan.steps * (1 if batched else S), show, plan, f"{S} seeds")
+    done = [0]
     try:
         with _intra_op_threads(threads, *(p.model for p in preps)):
             if batched:
-                runs = _execute(plan, preps[0], seed_list, gens, loggers, hps, bar)
+                with _seeded_global_rng(seed_list[0], preps[0].inputs.device):
+                    runs = _execute(plan, preps[0], seed_list, gens, loggers, hps, bar, done)
                 for s, run in enumerate(runs):
                     run.model = ensemble.member(s)
             else:
-                runs = [
-                    _execute(plan, p, [s], [g], [log], [hp], bar)[0]
-                    for p, s, g, log, hp in zip(preps, seed_list, gens, loggers, hps, strict=True)
-                ]
+                runs = []
+                for p, s, g, log, hp in zip(preps, seed_list, gens, loggers, hps, strict=True):
+                    with _seeded_global_rng(s, p.inputs.device):
+                        runs.append(_execute(plan, p, [s], [g], [log], [hp], bar, done)[0])
+    except BaseException:
+        _remove_if_unstarted([log for log in loggers if log is not None], created, done[0])
+        raise
     finally:
         bar.close()
         for log in loggers:
