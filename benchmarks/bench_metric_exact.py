@@ -25,7 +25,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from torch_orderedness.orderedness import ordering
+from torch_orderedness.metric import ordering
 
 
 def _weight(hidden: int, seed: int = 0) -> np.ndarray:
@@ -77,9 +77,6 @@ def test_exact_dp(benchmark, hidden):
 
 
 def test_auto_at_h30(benchmark):
-    pytest.importorskip("torch_orderedness.orderedness.search")
-    pytest.importorskip("torch_orderedness.orderedness.bounds")
-    pytest.importorskip("torch_orderedness.orderedness.ilp")
     benchmark.group = "auto beyond the DP"
     W = _weight(30)
     result = benchmark.pedantic(ordering, args=(W,), kwargs={"outputs": 1}, rounds=1, iterations=1)

@@ -45,10 +45,14 @@ import time
 import numpy as np
 import pytest
 
-from torch_orderedness.orderedness.bounds import lower_bound, pairwise_bound
-from torch_orderedness.orderedness.exact import order_cost
-from torch_orderedness.orderedness.ilp import milp_order
-from torch_orderedness.orderedness.search import eades_order, heuristic_order
+from torch_orderedness.metric import (
+    eades_order,
+    heuristic_order,
+    lower_bound,
+    milp_order,
+    order_cost,
+    pairwise_bound,
+)
 
 KINDS = ("dense", "uniform", "topk", "near")
 

@@ -36,8 +36,7 @@ import time
 import numpy as np
 import pytest
 
-from torch_orderedness.tasks import sine, xor
-from torch_orderedness.training import PruneSpec, train_seeds
+from torch_orderedness import PruneSpec, sine, train_seeds, xor
 
 SEEDS = list(range(10))
 SETTINGS = {

@@ -1,7 +1,7 @@
 """The one place where paper_repro calls the library's training loop and metric.
 
 :func:`train` turns a :class:`~paper_repro.runner.Setting` into one call of
-:func:`torch_orderedness.training.train_seeds` (all seeds at once, as one
+:func:`torch_orderedness.train_seeds` (all seeds at once, as one
 batched model) and the result into a :class:`~paper_repro.runner.Run`.
 Nothing here trains, prunes or measures by itself.
 """
@@ -17,7 +17,7 @@ from torch import nn
 from paper_repro import paper_numbers as paper
 from paper_repro.runner import Run, Setting
 
-__all__ = ["train", "null_model_available", "NULL_SHUFFLES"]
+__all__ = ["train", "NULL_SHUFFLES"]
 
 #: The metric's two null models: shuffle the nonzero magnitudes over the nonzero
 #: positions ("pattern": the sparsity pattern kept), or over all positions ("all").
@@ -25,27 +25,6 @@ NULL_SHUFFLES: tuple[str, ...] = ("pattern", "all")
 
 # the parameter name of each scheme in torch_orderedness.training.PruneSpec
 _ARG = {"random": "p", "topk": "k", "dyn_topk": "k", "tril": "f", "dyn_tril": "f"}
-
-
-def _null_fn():  # noqa: ANN202
-    """The metric's shuffled-weight null model, or ``None`` while it is not in the library."""
-    import torch_orderedness
-
-    fn = getattr(torch_orderedness, "orderedness_null", None)
-    if fn is None:  # not exported yet: the metric package, then its module
-        try:
-            from torch_orderedness.orderedness import orderedness_null as fn
-        except ImportError:
-            try:
-                from torch_orderedness.orderedness.null import orderedness_null as fn
-            except ImportError:
-                return None
-    return fn
-
-
-def null_model_available() -> bool:
-    """Whether :func:`torch_orderedness.orderedness.orderedness_null` exists."""
-    return _null_fn() is not None
 
 
 def _mlp_factory(hidden: int):  # noqa: ANN202
@@ -62,10 +41,8 @@ def _mlp_factory(hidden: int):  # noqa: ANN202
 
 
 def train(setting: Setting, seeds: list[int]) -> Run:
-    """Train ``setting`` for all ``seeds`` with :func:`torch_orderedness.training.train_seeds`."""
-    from torch_orderedness import sparsity
-    from torch_orderedness.tasks import get_task
-    from torch_orderedness.training import PruneSpec, train_seeds
+    """Train ``setting`` for all ``seeds`` with :func:`torch_orderedness.train_seeds`."""
+    from torch_orderedness import PruneSpec, get_task, orderedness_null, sparsity, train_seeds
 
     t0 = time.perf_counter()
     # "untrained" = XOR defaults with the scheme applied without gradient updates
@@ -97,8 +74,7 @@ def train(setting: Setting, seeds: list[int]) -> Run:
     weights = [r.end_params["weight"] for r in runs] if setting.model == "complete" else []
     trained_s = time.perf_counter() - t0
     null = None
-    null_fn = _null_fn()
-    if setting.null_samples and null_fn is not None and setting.model == "complete":
+    if setting.null_samples and setting.model == "complete":
         null = {shuffle: [] for shuffle in NULL_SHUFFLES}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "orderedness is undefined", RuntimeWarning)
@@ -108,7 +84,7 @@ def train(setting: Setting, seeds: list[int]) -> Run:
                         draws.append([float("nan")] * setting.null_samples)
                         continue
                     gen = torch.Generator().manual_seed(seed)
-                    model = null_fn(w, outputs=1, samples=setting.null_samples,
+                    model = orderedness_null(w, outputs=1, samples=setting.null_samples,
                                     generator=gen, shuffle=shuffle)
                     draws.append([float(v) for v in model.samples])
     return Run(

@@ -33,9 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=1000)
     args = p.parse_args(argv)
 
-    from torch_orderedness import orderedness
-    from torch_orderedness.tasks import xor
-    from torch_orderedness.training import PruneSpec, train
+    from torch_orderedness import PruneSpec, orderedness, train, xor
 
     torch.set_num_threads(1)  # tiny model: threads only contend
     task = xor()

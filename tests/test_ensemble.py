@@ -8,7 +8,7 @@ from torch.nn.utils import prune
 
 from torch_orderedness.complete import CompletePerceptron
 from torch_orderedness.ensemble import PerceptronEnsemble
-from torch_orderedness.orderedness import ordering
+from torch_orderedness.metric import ordering
 from torch_orderedness.pruning import TopK, TrilDamp
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from torch_orderedness.orderedness import Ordering, core, order_cost, orderedness, ordering
-from torch_orderedness.orderedness.exact import exact_order
+from torch_orderedness.metric import Ordering, core, order_cost, orderedness, ordering
+from torch_orderedness.metric.exact import exact_order
 
 
 def least_backward_weight(S: np.ndarray, outputs: int = 0) -> float:
@@ -198,7 +198,7 @@ def test_tiny_problems_are_trivially_exact(method):
 def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
     """Replace search/bounds/ilp by stand-ins so the dispatch logic is tested on its own."""
     calls: list[tuple[str, object]] = []
-    pkg = "torch_orderedness.orderedness"
+    pkg = "torch_orderedness.metric"
 
     def heuristic_order(A, *, seed=0, time_limit=None):
         calls.append(("heuristic", time_limit))

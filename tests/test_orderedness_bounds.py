@@ -1,4 +1,4 @@
-"""Tests of the certified lower bounds (torch_orderedness.orderedness.bounds)."""
+"""Tests of the certified lower bounds (torch_orderedness.metric.bounds)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from torch_orderedness.orderedness import bounds
-from torch_orderedness.orderedness.bounds import (
+from torch_orderedness.metric import bounds
+from torch_orderedness.metric.bounds import (
     lower_bound,
     order_bound,
     pairwise_bound,
     triangle_bound,
 )
-from torch_orderedness.orderedness.search import heuristic_order
+from torch_orderedness.metric.search import heuristic_order
 
 
 def brute_force(A: np.ndarray) -> float:

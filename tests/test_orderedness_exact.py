@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from torch_orderedness.orderedness import ordering
-from torch_orderedness.orderedness.exact import (
+from torch_orderedness.metric import ordering
+from torch_orderedness.metric.exact import (
     DEFAULT_MAX_MEMORY,
     EXACT_MAX_N,
     exact_memory,

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from torch_orderedness.complete import CompletePerceptron
-from torch_orderedness.orderedness import mlp_weight, neuron_graph, orderedness, ordering
+from torch_orderedness.metric import mlp_weight, neuron_graph, orderedness, ordering
 
 
 def _gen(seed: int) -> torch.Generator:

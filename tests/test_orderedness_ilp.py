@@ -1,4 +1,4 @@
-"""Tests of the integer program and its LP relaxation (torch_orderedness.orderedness.ilp)."""
+"""Tests of the integer program and its LP relaxation (torch_orderedness.metric.ilp)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from torch_orderedness.orderedness.ilp import (
+from torch_orderedness.metric.ilp import (
     lp_bound,
     milp_order,
     pair_variables,
@@ -80,7 +80,7 @@ def test_milp_matches_brute_force():
 def test_milp_where_the_lp_relaxation_is_fractional(seed):
     # for these matrices the LP with all triangle inequalities has no integral optimum,
     # so the branch and cut stage must finish the proof
-    from torch_orderedness.orderedness.exact import exact_order
+    from torch_orderedness.metric.exact import exact_order
 
     A = np.abs(np.random.default_rng(seed).standard_normal((12, 12)))
     relaxation = lp_bound(A)

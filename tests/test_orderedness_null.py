@@ -1,4 +1,4 @@
-"""Tests of the shuffled-weights null model (torch_orderedness.orderedness.null)."""
+"""Tests of the shuffled-weights null model (torch_orderedness.metric.null)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from torch_orderedness.orderedness.core import ordering
-from torch_orderedness.orderedness.null import NullModel, orderedness_null, shuffle_square
+from torch_orderedness.metric.core import ordering
+from torch_orderedness.metric.null import NullModel, orderedness_null, shuffle_square
 
 
 def gen(seed: int) -> torch.Generator:

@@ -1,4 +1,4 @@
-"""Tests of the heuristic order for large matrices (torch_orderedness.orderedness.search)."""
+"""Tests of the heuristic order for large matrices (torch_orderedness.metric.search)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from torch_orderedness.orderedness.search import (
+from torch_orderedness.metric.search import (
     default_restarts,
     eades_order,
     heuristic_order,

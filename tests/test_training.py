@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from torch_orderedness.complete import CompletePerceptron
-from torch_orderedness.orderedness import ordering
+from torch_orderedness.metric import ordering
 from torch_orderedness.pruning import DynamicTopK
 from torch_orderedness.tasks import sine, xor
 from torch_orderedness.training import (

@@ -13,7 +13,7 @@ orderedness                 scalars ``orderedness/value``, ``orderedness/lower``
                             ``orderedness/upper``
 parameters                  histograms ``params/<name>``
 the ordered weight          image ``weight/ordered``: ``|W[:, :N]|`` with rows and columns
-                            in the order :func:`~torch_orderedness.orderedness.ordering`
+                            in the order :func:`~torch_orderedness.metric.ordering`
                             found, divided by its largest entry (see :func:`weight_image`)
 hyperparameters             ``add_hparams`` (in the same directory), metrics ``hparam/...``
 ==========================  ==============================================================

@@ -51,7 +51,7 @@ One step (``k = 1 .. steps``; step ``k`` uses batch ``k`` of the epoch order)::
 **Records**: per step the loss, and for each pruned parameter the share of
 exact zeros of the weight in use (after the step's pruning) and the mean of
 the mask applied (Tril-damp's masks are soft, so zeros alone under-report
-it); the orderedness (value and bounds, :func:`~torch_orderedness.orderedness.ordering`)
+it); the orderedness (value and bounds, :func:`~torch_orderedness.metric.ordering`)
 at the start, every ``orderedness_every`` steps and at the end.  The
 orderedness of a weight whose square part is all zero is undefined: it is
 recorded as NaN with a ``RuntimeWarning``.
@@ -122,7 +122,7 @@ from torch_orderedness.logging import (
     progress_bar,
     use_progress_bar,
 )
-from torch_orderedness.orderedness import Ordering, ordering
+from torch_orderedness.metric import Ordering, ordering
 from torch_orderedness.pruning import (
     DynamicTopK,
     DynamicTrilDamp,
@@ -391,7 +391,7 @@ class TrainResult:
             measured (``0`` = before training, the last = :attr:`steps`).
         orderedness, orderedness_lower, orderedness_upper: ``(m,)`` the value and
             its certified bounds (NaN where undefined: an all-zero square part).
-        start, end: the :class:`~torch_orderedness.orderedness.Ordering` before
+        start, end: the :class:`~torch_orderedness.metric.Ordering` before
             and after training (``None`` where undefined or not measured).
         start_params, end_params: ``{name: tensor}`` the parameters before and
             after training (for a reparametrised weight, the masked weight).

@@ -176,8 +176,8 @@ def orderedness_null(
         >>> null.value, null.mean, null.excess
         (1.0, 1.0, 0.0)
     """
-    from torch_orderedness.orderedness.core import _check_options, _order_one
-    from torch_orderedness.orderedness.graph import neuron_graph
+    from torch_orderedness.metric.core import _check_options, _order_one
+    from torch_orderedness.metric.graph import neuron_graph
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)):
         raise TypeError(f"samples must be an int >= 1, got {samples!r}")

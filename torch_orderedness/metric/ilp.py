@@ -56,8 +56,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from torch_orderedness.orderedness.exact import order_cost
-from torch_orderedness.orderedness.search import (
+from torch_orderedness.metric.exact import order_cost
+from torch_orderedness.metric.search import (
     _check_matrix,
     _check_time_limit,
     heuristic_order,

@@ -64,8 +64,8 @@ import time
 
 import numpy as np
 
-from torch_orderedness.orderedness.exact import order_cost
-from torch_orderedness.orderedness.search import _check_matrix, _check_time_limit
+from torch_orderedness.metric.exact import order_cost
+from torch_orderedness.metric.search import _check_matrix, _check_time_limit
 
 __all__ = [
     "LP_AUTO_GAP",
@@ -301,7 +301,7 @@ def order_bound(A: np.ndarray, order: np.ndarray) -> float:
 
         >>> rng = np.random.default_rng(1)
         >>> A = np.triu(rng.random((50, 50)), 1) + 0.01 * rng.random((50, 50))
-        >>> from torch_orderedness.orderedness.exact import order_cost
+        >>> from torch_orderedness.metric.exact import order_cost
         >>> cost = order_cost(A, np.arange(50))
         >>> bool(cost - order_bound(A, np.arange(50)) <= 1e-9 * cost)  # identity is optimal
         True
@@ -393,8 +393,8 @@ def lower_bound(
 
         >>> rng = np.random.default_rng(0)
         >>> A = rng.random((40, 40))
-        >>> from torch_orderedness.orderedness.exact import order_cost
-        >>> from torch_orderedness.orderedness.search import heuristic_order
+        >>> from torch_orderedness.metric.exact import order_cost
+        >>> from torch_orderedness.metric.search import heuristic_order
         >>> perm, cost = heuristic_order(A)
         >>> pairwise_bound(A) < triangle_bound(A) <= lower_bound(A) <= cost
         True
@@ -424,7 +424,7 @@ def lower_bound(
         if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
             raise ValueError(f"order must be a permutation of range({n})")
     if lp == "auto" and order is None and upper is None and 3 <= n <= LP_AUTO_MAX_N:
-        from torch_orderedness.orderedness.search import heuristic_order
+        from torch_orderedness.metric.search import heuristic_order
 
         order, upper = heuristic_order(a, restarts=0, time_limit=left(0.2))
     if order is not None and upper is None:
@@ -443,7 +443,7 @@ def lower_bound(
         or (n > LP_AUTO_SMALL_N and upper - bound > LP_AUTO_GAP * total)
     ):
         return bound
-    from torch_orderedness.orderedness.ilp import lp_bound
+    from torch_orderedness.metric.ilp import lp_bound
 
     lp_limit = left()
     if lp_limit is None and lp == "auto":

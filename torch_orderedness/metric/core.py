@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from torch_orderedness.orderedness.exact import exact_order, order_cost
-from torch_orderedness.orderedness.graph import neuron_graph
+from torch_orderedness.metric.exact import exact_order, order_cost
+from torch_orderedness.metric.graph import neuron_graph
 
 __all__ = [
     "AUTO_EXACT_MAX_HIDDEN",
@@ -154,22 +154,22 @@ def _search_and_bound(
     the order (see :func:`_bound_decides`); the lower bound returned is then
     the cheap pairwise one.
     """
-    from torch_orderedness.orderedness.search import heuristic_order
+    from torch_orderedness.metric.search import heuristic_order
 
     scale = float(A.sum())
     perm, cost = heuristic_order(A, seed=seed, time_limit=clock.left(0.4))
     if not bound and not _bound_decides(method, A.shape[0]):
-        from torch_orderedness.orderedness.bounds import pairwise_bound
+        from torch_orderedness.metric.bounds import pairwise_bound
 
         lower = min(float(pairwise_bound(A)), cost)
         return perm, cost, lower, _proves(lower, cost, scale), "heuristic"
-    from torch_orderedness.orderedness.bounds import lower_bound
+    from torch_orderedness.metric.bounds import lower_bound
 
     lower = min(float(lower_bound(A, time_limit=clock.left(0.5))), cost)
     if _proves(lower, cost, scale):
         return perm, cost, lower, True, "heuristic"
     if _bound_decides(method, A.shape[0]):
-        from torch_orderedness.orderedness.ilp import milp_order
+        from torch_orderedness.metric.ilp import milp_order
 
         limit = AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
         m_perm, m_cost, m_lower, proven = milp_order(A, time_limit=limit)
@@ -194,7 +194,7 @@ def _solve_hidden(
             return _search_and_bound(A, "heuristic", clock, seed, bound)
         return perm, cost, cost, True, "exact"
     if method == "milp":
-        from torch_orderedness.orderedness.ilp import milp_order
+        from torch_orderedness.metric.ilp import milp_order
 
         perm, cost, lower, proven = milp_order(A, time_limit=clock.left())
         lower = min(float(lower), float(cost))

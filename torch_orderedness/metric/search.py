@@ -50,7 +50,7 @@ import time
 
 import numpy as np
 
-from torch_orderedness.orderedness.exact import order_cost
+from torch_orderedness.metric.exact import order_cost
 
 __all__ = ["eades_order", "insertion_search", "heuristic_order", "default_restarts"]
 
