@@ -177,7 +177,7 @@ def test_bad_input_raises_a_clear_error(w, kwargs, error, match):
 
 
 def test_exact_method_refuses_beyond_its_size():
-    with pytest.raises(MemoryError, match="max_memory"):
+    with pytest.raises(MemoryError, match=r"method='exact'.*H = 29.*max_memory.*method='auto'"):
         ordering(np.ones((30, 30)), outputs=1, method="exact")  # H = 29
     with pytest.raises(ValueError, match="up to n = 30"):
         ordering(np.ones((32, 32)), outputs=1, method="exact")  # H = 31
@@ -204,7 +204,7 @@ def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
         calls.append(("heuristic", time_limit))
         return heuristic(A)
 
-    def lower_bound(A, *, lp="auto", time_limit=None):
+    def lower_bound(A, *, lp="auto", time_limit=None, order=None, upper=None):
         calls.append(("bound", time_limit))
         return bound(A)
 
@@ -283,15 +283,20 @@ def test_unproven_integer_program_is_not_exact(monkeypatch):
     A = W[1:, 1:]
     best = least_backward_weight(A)
     identity = np.arange(6)
-    _stub_solvers(
+    calls = _stub_solvers(
         monkeypatch,
-        heuristic=lambda A: pytest.fail("method='milp' runs the integer program only"),
-        bound=lambda A: pytest.fail("method='milp' runs the integer program only"),
+        heuristic=lambda A: pytest.fail("method='milp' runs the integer program, not the search"),
+        bound=lambda A: 0.5 * best,  # weaker than the program's: the program's counts
         milp=lambda A: (identity, order_cost(A, identity), 0.9 * best, False),
     )
     r = ordering(W, outputs=1, method="milp")
     assert not r.exact and r.method == "milp"
     assert r.lower <= brute_force(W, 1)[0] <= r.upper
+    fixed = W[1:, 0].sum()  # hidden-to-output weight: backward in every order
+    assert r.upper == pytest.approx(1.0 - (fixed + 0.9 * best) / W.sum())
+    # unproven, so the certified bound was consulted, after the program's default budget
+    assert [c[0] for c in calls] == ["milp", "bound"]
+    assert calls[0][1] == core.AUTO_MILP_TIME_LIMIT
 
 
 def test_exact_time_limit_falls_back_to_search_and_bounds(monkeypatch):
@@ -340,3 +345,22 @@ def test_orderedness_skips_the_bound_only_where_it_cannot_change_the_value(monke
     del calls[:]
     orderedness(W[:30, :30], outputs=1)  # auto, 29 hidden: the bound decides whether MILP runs
     assert [c[0] for c in calls] == ["heuristic", "bound", "milp"]
+
+
+def test_near_ordered_matrices_beyond_the_lp_range_are_proven_through_ordering():
+    # the heuristic's order reaches the bound (order_bound): no LP is needed at any size
+    rng = np.random.default_rng(0)
+    n = 450
+    A = np.triu(np.abs(rng.standard_normal((n, n))), 1) + 0.1 * np.abs(rng.standard_normal((n, n)))
+    p = rng.permutation(n)
+    r = ordering(A[p][:, p])
+    assert r.upper - r.value < 1e-3
+    assert r.lower <= r.upper
+
+
+def test_entries_whose_sum_overflows_still_give_the_scaled_value():
+    big = np.array([[0.0, 1e308, 1e308], [1e308, 0.0, 1e308], [1e308, 1e308, 0.0]])
+    r = ordering(big)
+    assert r.value == ordering(big / 1e308).value == 0.5 and r.exact
+    W = np.random.default_rng(3).random((12, 12))
+    assert orderedness(W * 1e307) == pytest.approx(orderedness(W), rel=1e-12)

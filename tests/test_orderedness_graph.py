@@ -170,8 +170,8 @@ def test_mlp_errors():
         ordering(nn.Sequential(nn.ReLU()))
     with pytest.raises(ValueError, match="outputs=2 conflicts"):
         ordering(nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1)), outputs=2)
-    with pytest.raises(ValueError, match="all zero"):  # no hidden layer: nothing recurrent
-        ordering(nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="single nn.Linear has no hidden neurons"):
+        ordering(nn.Linear(3, 2))  # no hidden layer: nothing recurrent
 
 
 # --- nn.RNN -------------------------------------------------------------------------------------

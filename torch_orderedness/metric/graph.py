@@ -291,6 +291,11 @@ def neuron_graph(
         n_out, n_in = linears[-1].out_features, linears[0].in_features
         _check_given("outputs", outputs, n_out, "the MLP's out_features")
         _check_given("inputs", inputs, n_in, "the MLP's in_features")
+        if len(linears) == 1:
+            raise ValueError(
+                "an MLP of a single nn.Linear has no hidden neurons and no connection among its "
+                "neurons (only inputs to outputs), so its orderedness is undefined (0 / 0)"
+            )
         return _from_array(_to_numpy(mlp_weight(linears)), n_out, n_in, label="MLP weight")
     raise TypeError(
         "w must be a torch.Tensor or numpy array (N, N + inputs) or (B, N, N + inputs), a "
