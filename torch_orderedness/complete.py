@@ -228,7 +228,8 @@ class CompletePerceptron(nn.Module):
             activation: the non-linearity the complete layer applies after
                 every layer (the output layer included), default sigmoid.
             initial_state: constant for the initial state (irrelevant to the
-                output after ``len(layers)`` iterations).
+                output after as many iterations as there are ``nn.Linear``
+                layers, the returned layer's default).
             strict: if ``True`` (default), the parameter-free modules after
                 each ``nn.Linear`` (up to the next one, or the end) must
                 compute ``activation``, checked on a probe tensor, so that the

@@ -59,7 +59,48 @@ class TrainingLogger(Protocol):
     """What the training loop calls; implement it to log elsewhere.
 
     Steps are optimiser steps: ``0`` is the state before training, ``k`` the
-    state after ``k`` steps.
+    state after ``k`` steps.  A run of :func:`~torch_orderedness.training.train`
+    (``logger=...``) calls, in this order:
+
+    - at step 0, at every orderedness measurement (every
+      ``orderedness_every`` steps) and at the end: :meth:`log_parameters`;
+      then, where the orderedness was measured and is defined,
+      :meth:`log_scalars` with ``orderedness/value``, ``orderedness/lower``
+      and ``orderedness/upper`` and, for a complete layer,
+      :meth:`log_ordering` with its weight ``(N, N+I)`` and the order found;
+    - every ``log_every`` steps (and at the last): :meth:`log_scalars` with
+      ``loss``, ``progress``, ``sparsity/<param>`` and ``mask_mean/<param>``;
+    - once at the end: :meth:`log_hparams` with the run's hyperparameters
+      and the metrics ``hparam/final_loss``, ``hparam/start_orderedness``,
+      ``hparam/end_orderedness``, ``hparam/orderedness_change`` and
+      ``hparam/sparsity/<param>``.
+
+    Training never calls :meth:`close` on a logger it was given.  The protocol
+    is ``runtime_checkable``: any object with the five methods is accepted.
+
+    Example::
+
+        >>> class ListLogger:
+        ...     def __init__(self):
+        ...         self.calls = []
+        ...     def log_scalars(self, step, values):
+        ...         self.calls.append(("scalars", step))
+        ...     def log_parameters(self, step, params):
+        ...         self.calls.append(("parameters", step))
+        ...     def log_ordering(self, step, weight, permutation):
+        ...         self.calls.append(("ordering", step))
+        ...     def log_hparams(self, hparams, metrics):
+        ...         self.calls.append(("hparams", None))
+        ...     def close(self):
+        ...         pass
+        >>> log = ListLogger()
+        >>> isinstance(log, TrainingLogger)
+        True
+        >>> from torch_orderedness import PruneSpec, train, xor
+        >>> _ = train(None, xor(), steps=2, pruning=PruneSpec("topk", k=0.5), logger=log)
+        >>> log.calls  # doctest: +NORMALIZE_WHITESPACE
+        [('parameters', 0), ('scalars', 0), ('ordering', 0), ('scalars', 1), ('scalars', 2),
+         ('parameters', 2), ('scalars', 2), ('ordering', 2), ('hparams', None)]
     """
 
     def log_scalars(self, step: int, values: Mapping[str, float]) -> None:
@@ -125,11 +166,35 @@ def _scalar(value: Any) -> Any:
 class TensorBoardLogger:
     """A :class:`TrainingLogger` writing TensorBoard event files to ``log_dir``.
 
+    Wraps a :class:`torch.utils.tensorboard.SummaryWriter` (needs the
+    ``tensorboard`` package): scalars by their tags, parameters as histograms
+    ``params/<name>``, the ordered weight as the image ``weight/ordered``
+    (:func:`weight_image`) and the hyperparameters by ``add_hparams`` in the
+    same directory (see the module docstring).  :func:`~torch_orderedness.training.train`
+    creates one itself for ``log_dir=...``; pass one as ``logger=...`` to
+    keep it open across runs.
+
     Args:
         log_dir: directory of the event files (created by ``SummaryWriter``).
-        flush_secs: as for ``SummaryWriter``.
+        flush_secs: seconds between automatic flushes to disk (default 30),
+            as for ``SummaryWriter``.
+
+    Attributes:
+        log_dir: the directory, a :class:`pathlib.Path`.
+        writer: the ``SummaryWriter``.
 
     Usable as a context manager; :meth:`close` flushes the files.
+
+    Example::
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     with TensorBoardLogger(d) as log:
+        ...         log.log_scalars(1, {"loss": 0.25})
+        ...         log.log_ordering(1, torch.tensor([[0.0, 2.0, 5.0], [1.0, 0.0, 5.0]]), (1, 0))
+        ...     files = [p.name.split(".")[0] for p in log.log_dir.iterdir()]
+        >>> isinstance(log, TrainingLogger), files
+        (True, ['events'])
     """
 
     def __init__(self, log_dir: str | os.PathLike[str], *, flush_secs: int = 30) -> None:
@@ -139,20 +204,24 @@ class TensorBoardLogger:
         self.writer = SummaryWriter(log_dir=str(self.log_dir), flush_secs=flush_secs)
 
     def log_scalars(self, step: int, values: Mapping[str, float]) -> None:
+        """``add_scalar(tag, value, step)`` for every ``tag -> value``."""
         for tag, value in values.items():
             self.writer.add_scalar(tag, float(value), global_step=step)
 
     def log_parameters(self, step: int, params: Mapping[str, Tensor]) -> None:
+        """A histogram ``params/<name>`` of every parameter."""
         for name, tensor in params.items():
             self.writer.add_histogram(f"params/{name}", tensor.detach().cpu(), global_step=step)
 
     def log_ordering(self, step: int, weight: Tensor, permutation: tuple[int, ...]) -> None:
+        """The image ``weight/ordered``: :func:`weight_image` of ``weight`` in that order."""
         self.writer.add_image(
             "weight/ordered", weight_image(weight, permutation), global_step=step,
             dataformats="CHW",
         )
 
     def log_hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+        """``add_hparams`` in this directory; values other than int, float, str, bool as text."""
         # run_name="." keeps the hparams summary in this run's directory (not a timestamped one)
         self.writer.add_hparams(
             {k: _scalar(v) for k, v in hparams.items()},
@@ -161,9 +230,11 @@ class TensorBoardLogger:
         )
 
     def flush(self) -> None:
+        """Write pending events to disk."""
         self.writer.flush()
 
     def close(self) -> None:
+        """Flush and close the event files."""
         self.writer.close()
 
     def __enter__(self) -> TensorBoardLogger:

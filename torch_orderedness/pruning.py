@@ -134,21 +134,89 @@ def _check_batch_dims(batch_dims: object) -> int:
 def ramp(progress: float, schedule: str = "sin4") -> float:
     """The schedule's ramp ``r(x)`` in [0, 1] at training progress ``x`` in [0, 1].
 
+    ``r`` rises from ``r(0) = 0`` to ``r(1) = 1``: ``"sin4"`` is the paper's
+    ``r(x) = sin(pi x / 2)^4``, ``"cubic"`` is Zhu & Gupta's
+    ``r(x) = 1 - (1 - x)^3`` (see :data:`SCHEDULES`).  The dynamic schemes use
+    it as ``k(x) = 1 - (1 - k) r(x)`` (Eq. 4, :func:`dynamic_keep_fraction`)
+    and ``f(x) = f r(x)`` (Eq. 6, :func:`dynamic_damping_factor`).
+
+    Args:
+        progress: training progress ``x`` in [0, 1] (the paper uses
+            ``epoch / n_epochs``); a float, an int or a one-element tensor.
+        schedule: ``"sin4"`` (default, the paper's) or ``"cubic"``.
+
+    Returns:
+        ``r(x)``, a float in [0, 1].
+
+    Raises:
+        ValueError: ``progress`` outside [0, 1] (or NaN), or an unknown ``schedule``.
+        TypeError: ``progress`` is not a number.
+
     Example::
 
         >>> round(ramp(0.5), 12)  # sin(pi/4)^4
         0.25
+        >>> ramp(0.0), ramp(1.0), ramp(0.5, "cubic")  # 1 - 0.5^3
+        (0.0, 1.0, 0.875)
     """
     return SCHEDULES[_check_schedule(schedule)](_check_unit("progress", progress))
 
 
 def dynamic_keep_fraction(k: float, progress: float, schedule: str = "sin4") -> float:
-    """Eq. 4: the fraction kept by Dynamic Top-K, ``1 - (1 - k) * r(x)``."""
+    """Eq. 4: the fraction kept by Dynamic Top-K, ``k(x) = 1 - (1 - k) * r(x)``.
+
+    ``r`` is the schedule's ramp (:func:`ramp`); with the paper's ``"sin4"``
+    schedule ``k(x) = 1 - (1 - k) sin(pi x / 2)^4``.  The fraction falls from
+    ``k(0) = 1`` (nothing pruned) to ``k(1) = k``.
+
+    Args:
+        k: final fraction kept, in [0, 1].
+        progress: training progress ``x`` in [0, 1].
+        schedule: ``"sin4"`` (default, the paper's) or ``"cubic"``; see :data:`SCHEDULES`.
+
+    Returns:
+        ``k(x)``, a float in ``[k, 1]``.
+
+    Raises:
+        ValueError: ``k`` or ``progress`` outside [0, 1], or an unknown ``schedule``.
+        TypeError: ``k`` or ``progress`` is not a number.
+
+    Example::
+
+        >>> dynamic_keep_fraction(0.5, 0.0), dynamic_keep_fraction(0.5, 1.0)
+        (1.0, 0.5)
+        >>> round(dynamic_keep_fraction(0.2, 0.5), 12)  # 1 - 0.8 * sin(pi/4)^4
+        0.8
+    """
     return 1.0 - (1.0 - _check_unit("k", k)) * ramp(progress, schedule)
 
 
 def dynamic_damping_factor(f: float, progress: float, schedule: str = "sin4") -> float:
-    """Eq. 6: the damping factor of Dynamic Tril-damp, ``f * r(x)``."""
+    """Eq. 6: the damping factor of Dynamic Tril-damp, ``f(x) = f * r(x)``.
+
+    ``r`` is the schedule's ramp (:func:`ramp`); with the paper's ``"sin4"``
+    schedule ``f(x) = f sin(pi x / 2)^4``.  The factor rises from ``f(0) = 0``
+    (no damping) to ``f(1) = f``.
+
+    Args:
+        f: final damping factor, in [0, 1].
+        progress: training progress ``x`` in [0, 1].
+        schedule: ``"sin4"`` (default, the paper's) or ``"cubic"``; see :data:`SCHEDULES`.
+
+    Returns:
+        ``f(x)``, a float in ``[0, f]``.
+
+    Raises:
+        ValueError: ``f`` or ``progress`` outside [0, 1], or an unknown ``schedule``.
+        TypeError: ``f`` or ``progress`` is not a number.
+
+    Example::
+
+        >>> dynamic_damping_factor(0.8, 0.0), dynamic_damping_factor(0.8, 1.0)
+        (0.0, 0.8)
+        >>> round(dynamic_damping_factor(0.8, 0.5), 12)  # 0.8 * sin(pi/4)^4
+        0.2
+    """
     return _check_unit("f", f) * ramp(progress, schedule)
 
 
@@ -320,7 +388,41 @@ def random_prune(
     generator: torch.Generator | None = None,
     importance_scores: Tensor | None = None,
 ) -> nn.Module:
-    """Functional :class:`RandomPrune` (like ``prune.random_unstructured``); returns ``module``."""
+    """Functional form of :class:`RandomPrune`: prune each entry with probability ``p``.
+
+    Like ``prune.random_unstructured``, it reparametrises ``module.<name>``
+    as ``<name>_orig * <name>_mask`` with torch's forward pre-hook; unlike it,
+    every entry is pruned independently (Bernoulli), so the number pruned is
+    ``p * n`` only in expectation.  On an already pruned parameter only the
+    entries whose mask is exactly 1 can be pruned (amounts compound).
+
+    Args:
+        module: the module holding the parameter.
+        name: the parameter's name, e.g. ``"weight"``.
+        p: probability that an entry is pruned, in [0, 1].
+        generator: optional :class:`torch.Generator` for the draw (seed it for
+            a reproducible mask); ``None``: torch's default generator.
+        importance_scores: optional tensor of the parameter's shape; the draw
+            ignores its values (it is only checked to be finite).
+
+    Returns:
+        ``module``, pruned.
+
+    Raises:
+        ValueError: ``p`` outside [0, 1], a parameter (or ``importance_scores``)
+            with NaN or inf entries, ``importance_scores`` of another shape.
+        TypeError: ``p`` not a number, ``generator`` not a :class:`torch.Generator`.
+        AttributeError: ``module`` has no parameter ``name``.
+
+    Example::
+
+        >>> layer = random_prune(nn.Linear(10, 10), "weight", p=0.3,
+        ...                      generator=torch.Generator().manual_seed(0))
+        >>> sorted(name for name, _ in layer.named_buffers())
+        ['weight_mask']
+        >>> int((layer.weight_mask == 0).sum())  # 30 of the 100 entries in expectation
+        35
+    """
     RandomPrune.apply(module, name, p=p, generator=generator, importance_scores=importance_scores)
     return module
 
@@ -400,8 +502,9 @@ class DynamicTopK(TopK):
     progress.  Calling it again on the already pruned tensor (once per epoch
     with a growing ``progress``, say) does **not** follow Eq. 4: torch hands
     the method only the still-unpruned entries, so the fractions compound
-    (``k = 0.5`` over 11 calls at ``x = 0, 0.1, ..., 1`` keeps 6.5 %, not
-    50 %).  To follow the schedule, call ``prune.remove`` before each call
+    (``k = 0.5`` over 11 calls at ``x = 0, 0.1, ..., 1`` keeps the product of
+    the 11 fractions, about 6.7 % (6.5 % of a 20 x 20 weight after rounding
+    down), not 50 %).  To follow the schedule, call ``prune.remove`` before each call
     (every entry is ranked again; pruned ones are zero and rank last), use
     :class:`InPlacePruner` (the paper's way), or train with
     :func:`~torch_orderedness.training.train`.
@@ -438,7 +541,29 @@ class DynamicTopK(TopK):
 def topk_prune(
     module: nn.Module, name: str, k: float, *, importance_scores: Tensor | None = None
 ) -> nn.Module:
-    """Functional form of :class:`TopK` (like ``prune.l1_unstructured``); returns ``module``.
+    """Functional form of :class:`TopK`: keep the ``floor(k * n)`` largest ``|w|``.
+
+    Like ``prune.l1_unstructured`` (with ``amount = 1 - k``, up to rounding),
+    it reparametrises ``module.<name>`` as ``<name>_orig * <name>_mask`` with
+    torch's forward pre-hook.  ``k`` is the fraction of the ``n`` entries KEPT,
+    ranked over the whole tensor.  On an already pruned parameter it keeps
+    ``floor(k * m)`` of the ``m`` entries still unpruned (amounts compound).
+
+    Args:
+        module: the module holding the parameter.
+        name: the parameter's name, e.g. ``"weight"``.
+        k: fraction of entries kept, in [0, 1].
+        importance_scores: optional tensor of the parameter's shape, ranked by
+            its absolute values instead of the parameter's.
+
+    Returns:
+        ``module``, pruned.
+
+    Raises:
+        ValueError: ``k`` outside [0, 1], a parameter (or ``importance_scores``)
+            with NaN or inf entries, ``importance_scores`` of another shape.
+        TypeError: ``k`` not a number.
+        AttributeError: ``module`` has no parameter ``name``.
 
     Example::
 
@@ -459,7 +584,39 @@ def dynamic_topk_prune(
     schedule: str = "sin4",
     importance_scores: Tensor | None = None,
 ) -> nn.Module:
-    """Functional form of :class:`DynamicTopK`; returns ``module``."""
+    """Functional form of :class:`DynamicTopK`: Top-K at the fraction ``k(x)`` of Eq. 4.
+
+    Keeps the ``floor(k(x) * n)`` largest ``|w|`` with
+    ``k(x) = 1 - (1 - k) r(x)`` (:func:`dynamic_keep_fraction`), by torch's
+    reparametrisation.  One call prunes once; to follow the schedule over
+    training, call ``prune.remove`` before each call (repeated calls on a
+    pruned tensor compound, see :class:`DynamicTopK`) or use
+    :class:`InPlacePruner`.
+
+    Args:
+        module: the module holding the parameter.
+        name: the parameter's name, e.g. ``"weight"``.
+        k: final fraction kept, in [0, 1].
+        progress: training progress ``x`` in [0, 1].
+        schedule: ``"sin4"`` (default, the paper's) or ``"cubic"``; see :data:`SCHEDULES`.
+        importance_scores: optional tensor of the parameter's shape, ranked by
+            its absolute values instead of the parameter's.
+
+    Returns:
+        ``module``, pruned.
+
+    Raises:
+        ValueError: ``k`` or ``progress`` outside [0, 1], an unknown
+            ``schedule``, NaN or inf entries, ``importance_scores`` of another shape.
+        TypeError: ``k`` or ``progress`` not a number.
+        AttributeError: ``module`` has no parameter ``name``.
+
+    Example::
+
+        >>> layer = dynamic_topk_prune(nn.Linear(10, 10), "weight", k=0.2, progress=0.5)
+        >>> int((layer.weight != 0).sum())  # k(0.5) = 1 - 0.8 * 0.25 = 0.8 of 100 entries
+        80
+    """
     DynamicTopK.apply(
         module, name, k=k, progress=progress, schedule=schedule, importance_scores=importance_scores
     )
@@ -674,13 +831,39 @@ class DynamicTrilDamp(TrilDamp):
 def tril_damp(
     module: nn.Module, name: str, f: float, *, importance_scores: Tensor | None = None
 ) -> nn.Module:
-    """Functional form of :class:`TrilDamp`; returns ``module``.
+    """Functional form of :class:`TrilDamp`: scale the strictly-lower triangle by ``1 - f``.
+
+    Reparametrises the 2-D ``module.<name>`` as ``<name>_orig * <name>_mask``
+    with the soft mask ``1 - f`` strictly below the diagonal and 1 elsewhere
+    (``W <- W - f * tril(W, -1)`` in the forward pass).  Repeated calls
+    compound: ``n`` calls scale the strictly-lower entries by ``(1 - f)^n``.
+
+    Args:
+        module: the module holding the parameter.
+        name: the parameter's name, e.g. ``"weight"``; a 2-D ``(rows, columns)``
+            tensor such as a complete layer's ``(O+H, O+H+I)`` weight.
+        f: damping factor in [0, 1]; ``f = 1`` zeroes the strict lower triangle.
+        importance_scores: optional tensor of the parameter's shape; the mask
+            depends on positions only, so its values are only checked to be finite.
+
+    Returns:
+        ``module``, pruned.
+
+    Raises:
+        ValueError: ``f`` outside [0, 1], a parameter that is not 2-D, NaN or
+            inf entries, ``importance_scores`` of another shape.
+        TypeError: ``f`` not a number.
+        AttributeError: ``module`` has no parameter ``name``.
 
     Example::
 
         >>> layer = tril_damp(nn.Linear(3, 3, bias=False), "weight", f=1.0)
         >>> bool((layer.weight.tril(-1) == 0).all())
         True
+        >>> layer = tril_damp(nn.Linear(3, 3, bias=False), "weight", f=0.5)
+        >>> once = layer.weight_mask[1, 0].item()
+        >>> once, tril_damp(layer, "weight", f=0.5).weight_mask[1, 0].item()  # compounds
+        (0.5, 0.25)
     """
     TrilDamp.apply(module, name, f=f, importance_scores=importance_scores)
     return module
@@ -695,7 +878,37 @@ def dynamic_tril_damp(
     schedule: str = "sin4",
     importance_scores: Tensor | None = None,
 ) -> nn.Module:
-    """Functional form of :class:`DynamicTrilDamp`; returns ``module``."""
+    """Functional form of :class:`DynamicTrilDamp`: Tril-damp with the factor ``f(x)`` of Eq. 6.
+
+    Reparametrises the 2-D ``module.<name>`` with the soft mask
+    ``1 - f(x)`` strictly below the diagonal, ``f(x) = f r(x)``
+    (:func:`dynamic_damping_factor`).  Like :func:`tril_damp`, repeated calls
+    multiply their masks into the existing one (damping compounds).
+
+    Args:
+        module: the module holding the parameter.
+        name: the parameter's name, e.g. ``"weight"`` (a 2-D tensor).
+        f: final damping factor, in [0, 1].
+        progress: training progress ``x`` in [0, 1].
+        schedule: ``"sin4"`` (default, the paper's) or ``"cubic"``; see :data:`SCHEDULES`.
+        importance_scores: optional tensor of the parameter's shape, only
+            checked (the mask depends on positions only).
+
+    Returns:
+        ``module``, pruned.
+
+    Raises:
+        ValueError: ``f`` or ``progress`` outside [0, 1], an unknown
+            ``schedule``, a parameter that is not 2-D, NaN or inf entries.
+        TypeError: ``f`` or ``progress`` not a number.
+        AttributeError: ``module`` has no parameter ``name``.
+
+    Example::
+
+        >>> layer = dynamic_tril_damp(nn.Linear(3, 3, bias=False), "weight", f=0.8, progress=0.5)
+        >>> round(layer.weight_mask[2, 0].item(), 6)  # 1 - 0.8 * sin(pi/4)^4
+        0.8
+    """
     DynamicTrilDamp.apply(
         module, name, f=f, progress=progress, schedule=schedule, importance_scores=importance_scores
     )
@@ -809,13 +1022,25 @@ def _in_place_parameter(module: nn.Module, name: str) -> nn.Parameter:
 def sparsity(t: Tensor) -> float:
     """Fraction of entries of ``t`` that are exactly zero.
 
-    For a soft mask, report this together with the mean mask value: counting
-    zeros alone says nothing about damped entries.
+    ``#{t == 0} / t.numel()``.  For a soft mask, report this together with the
+    mean mask value: counting zeros alone says nothing about damped entries.
+
+    Args:
+        t: a tensor of any shape, dtype and device, with at least one entry.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        ValueError: ``t`` is empty.
 
     Example::
 
         >>> sparsity(torch.tensor([0.0, 1.0, 0.0, 2.0]))
         0.5
+        >>> mask = TrilDamp(f=0.8).prune(torch.ones(3, 3))  # soft: no zeros, 3 entries damped
+        >>> sparsity(mask), round(mask.mean().item(), 4)
+        (0.0, 0.7333)
     """
     if t.numel() == 0:
         raise ValueError("sparsity of an empty tensor is undefined")

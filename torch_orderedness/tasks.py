@@ -234,7 +234,34 @@ class Task:
 def xor(
     *, dtype: torch.dtype | None = None, device: torch.device | str | None = None
 ) -> Task:
-    """The paper's XOR setting: O=1, H=5, I=2, T=3, batch 4, 1000 epochs of one batch."""
+    """The paper's XOR setting: O=1, H=5, I=2, T=3, batch 4, 1000 epochs of one batch.
+
+    The inputs are the 4 rows of ``{0, 1}^2`` and the targets ``x1 XOR x2``
+    (:func:`xor_data`), in one unshuffled batch per epoch, so the 1000 epochs
+    are the paper's 1000 optimiser steps.  :meth:`Task.model` builds the
+    paper's layer, ``CompletePerceptron(2, 5, 1, iterations=3)`` with no
+    bias and N(0, 1) weights and initial state.
+
+    Args:
+        dtype: floating-point dtype of the data (default: torch's default dtype).
+        device: device of the data (default: the CPU).
+
+    Returns:
+        A :class:`Task` named ``"xor"``.
+
+    Raises:
+        TypeError: ``dtype`` is not a floating-point ``torch.dtype``.
+
+    Example::
+
+        >>> task = xor()
+        >>> task.name, task.batch_size, task.shuffle, task.epochs, task.steps
+        ('xor', 4, False, 1000, 1000)
+        >>> task.in_features, task.hidden, task.out_features, task.iterations
+        (2, 5, 1, 3)
+        >>> xor(dtype=torch.float64).inputs.dtype
+        torch.float64
+    """
     inputs, targets = xor_data(dtype=dtype, device=device)
     return Task("xor", inputs, targets, batch_size=4, shuffle=False, epochs=1000, hidden=5,
                 iterations=3)
@@ -245,7 +272,31 @@ def sine(
 ) -> Task:
     """The paper's Sine setting: H=8 (Table 1; the text says 10), T=3, batch 10, 40 epochs.
 
-    150 rows in shuffled batches of 10: 15 batches per epoch, 600 steps.
+    The inputs are ``arange(0, 3, 0.01)`` as 150 rows of two numbers, the
+    targets ``(sin x1 + sin x2) / 2`` (:func:`sine_data`); O=1, I=2.  The 150
+    rows come in shuffled batches of 10: 15 batches per epoch, 600 steps.
+
+    Args:
+        hidden: number of hidden neurons ``H`` of the task's layer (default 8,
+            which reproduces Table 1; 10 is the paper's text).
+        dtype: floating-point dtype of the data (default: torch's default dtype).
+        device: device of the data (default: the CPU).
+
+    Returns:
+        A :class:`Task` named ``"sine"``.
+
+    Raises:
+        TypeError: ``dtype`` is not a floating-point ``torch.dtype``, or
+            ``hidden`` is not an int.
+        ValueError: ``hidden < 0``.
+
+    Example::
+
+        >>> task = sine()
+        >>> task.name, task.hidden, task.batch_size, task.shuffle, task.batches_per_epoch
+        ('sine', 8, 10, True, 15)
+        >>> task.epochs, task.steps, sine(hidden=10).hidden
+        (40, 600, 10)
     """
     inputs, targets = sine_data(dtype=dtype, device=device)
     return Task("sine", inputs, targets, batch_size=10, shuffle=True, epochs=40, hidden=hidden,
@@ -259,10 +310,29 @@ TASKS: dict[str, Callable[..., Task]] = {"xor": xor, "sine": sine}
 def get_task(name: str, **changes: Any) -> Task:
     """The task called ``name`` (``"xor"`` or ``"sine"``), with ``changes`` to its fields.
 
+    ``get_task(name, **changes)`` is ``TASKS[name]().replace(**changes)``
+    (see :data:`TASKS`, :meth:`Task.replace`); the changed task is checked
+    like any :class:`Task`.
+
+    Args:
+        name: ``"xor"`` or ``"sine"``.
+        **changes: new values of :class:`Task` fields, e.g. ``hidden=10``,
+            ``epochs=5``, ``batch_size=30``, ``shuffle=False``.
+
+    Returns:
+        A :class:`Task`.
+
+    Raises:
+        ValueError: an unknown ``name``, or a field value out of range.
+        TypeError: an unknown field, or a field value of the wrong type.
+
     Example::
 
         >>> get_task("sine", hidden=10).hidden
         10
+        >>> task = get_task("xor", epochs=10)
+        >>> task.name, task.steps
+        ('xor', 10)
     """
     if name not in TASKS:
         raise ValueError(f"name must be one of {tuple(TASKS)}, got {name!r}")

@@ -343,15 +343,32 @@ def _seeded_global_rng(seed: int | None, device: torch.device) -> Iterator[None]
 def seed_generators(seed: int) -> SeedGenerators:
     """Fresh generators for model init, data shuffling and Random's mask of ``seed``.
 
-    ``init`` is seeded with ``seed`` itself; ``data`` and ``prune`` with
-    numbers derived from ``(seed, 1)`` and ``(seed, 2)`` by
-    :class:`numpy.random.SeedSequence`, so the streams are independent.
+    ``init`` is seeded with ``seed`` itself, so
+    ``CompletePerceptron(..., generator=torch.Generator().manual_seed(seed))``
+    is the run's initial model; ``data`` (the epoch shuffles) and ``prune``
+    (Random's mask) with numbers derived from ``(seed, 1)`` and ``(seed, 2)``
+    by :class:`numpy.random.SeedSequence`, so the streams are independent.
+    :func:`train` and :func:`train_seeds` call it for every seed.
+
+    Args:
+        seed: an int in ``[0, 2**63)``.
+
+    Returns:
+        A :class:`SeedGenerators` ``(init, data, prune)`` of new CPU
+        :class:`torch.Generator` objects (each call gives fresh ones).
+
+    Raises:
+        TypeError: ``seed`` is not an int (a bool is refused too).
+        ValueError: ``seed`` outside ``[0, 2**63)``.
 
     Example::
 
         >>> g = seed_generators(3)
         >>> g.init.initial_seed(), g.data.initial_seed() != g.prune.initial_seed()
         (3, True)
+        >>> torch.equal(torch.rand(2, generator=seed_generators(3).data),
+        ...             torch.rand(2, generator=g.data))  # reproducible
+        True
     """
     seed = _check_seed(seed)
     return SeedGenerators(
@@ -399,6 +416,26 @@ class TrainResult:
         hparams: the run's hyperparameters (as logged to TensorBoard).
         wall_s: seconds of the call that produced it (shared by batched seeds).
         model: the trained model (for batched seeds, a copy of this seed's layer).
+
+    Derived: :attr:`start_orderedness`, :attr:`end_orderedness`,
+    :attr:`change` (the paper's change in orderedness), :attr:`final_loss`,
+    :attr:`final_sparsity`; :meth:`to_dict` gives a JSON-friendly copy.
+
+    Example::
+
+        >>> from torch_orderedness.tasks import xor
+        >>> r = train(None, xor(), seed=0, steps=10, pruning=PruneSpec("tril", f=0.5),
+        ...           orderedness_every=5)
+        >>> r.seed, r.steps, r.loss.shape, r.stopped_early
+        (0, 10, (10,), False)
+        >>> r.orderedness_steps.tolist(), r.end.exact, r.end.permutation[0]
+        ([0, 5, 10], True, 0)
+        >>> r.final_sparsity, float(r.mask_mean["weight"][0])  # soft: 15 of 48 entries x 0.5
+        ({'weight': 0.0}, 0.84375)
+        >>> round(r.start_orderedness, 4), round(r.end_orderedness, 4), r.change > 0
+        (0.7635, 0.9913, True)
+        >>> sorted(r.end_params), type(r.model).__name__
+        (['initial_state', 'weight'], 'CompletePerceptron')
     """
 
     seed: int | None
@@ -493,7 +530,24 @@ class SeedRuns:
         model: the trained :class:`PerceptronEnsemble` (batched) or the list
             of trained models.
 
-    Indexing, ``len`` and iteration go over :attr:`runs`.
+    Indexing, ``len`` and iteration go over :attr:`runs`.  Arrays across the
+    seeds: :attr:`start`, :attr:`end`, :attr:`change`, :attr:`final_loss`
+    ``(S,)``; :attr:`loss`, :meth:`sparsity`, :meth:`mask_mean`
+    ``(S, steps)``, NaN-padded after a seed stopped early by ``stop_loss``.
+
+    Example::
+
+        >>> from torch_orderedness.tasks import xor
+        >>> runs = train_seeds(None, xor(), seeds=[3, 4], steps=10,
+        ...                    pruning=PruneSpec("tril", f=0.5))
+        >>> len(runs), runs.seeds, runs.batched, runs[0].seed
+        (2, [3, 4], True, 3)
+        >>> runs.loss.shape, runs.sparsity("weight").shape, runs.change.shape
+        ((2, 10), (2, 10), (2,))
+        >>> runs.start.round(4).tolist(), bool((runs.change > 0).all())
+        ([0.716, 0.6327], True)
+        >>> type(runs.model).__name__, type(runs[1].model).__name__
+        ('PerceptronEnsemble', 'CompletePerceptron')
     """
 
     runs: tuple[TrainResult, ...]
@@ -512,6 +566,7 @@ class SeedRuns:
 
     @property
     def seeds(self) -> list[int | None]:
+        """The seeds, in the order of :attr:`runs`."""
         return [r.seed for r in self.runs]
 
     @property
@@ -548,6 +603,10 @@ class SeedRuns:
         return _padded([r.mask_mean[name] for r in self.runs])
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly copy (lists and floats; the models are left out).
+
+        Keys ``runs`` (each as :meth:`TrainResult.to_dict`), ``batched``, ``wall_s``.
+        """
         return {"runs": [r.to_dict() for r in self.runs], "batched": self.batched,
                 "wall_s": self.wall_s}
 
@@ -1451,7 +1510,8 @@ def train(
         mode: ``"in_place"`` (the paper's) or ``"reparametrize"`` (torch's);
             see the module docstring.
         progress: ``"epoch"`` (``epoch / epochs``, the paper's), ``"step"``
-            (``step / steps``) or ``f(step_index, steps) -> float``.
+            (``(k - 1) / steps`` at step ``k``) or ``f(step_index, steps) -> float``
+            (0-based index, values in [0, 1]).
         update: ``False`` runs no optimiser steps: the schemes are applied
             ``steps`` times to the initial weights (the paper's "untrained"
             column: XOR, 10 steps); losses are still recorded.

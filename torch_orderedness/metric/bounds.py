@@ -287,7 +287,7 @@ def order_bound(A: np.ndarray, order: np.ndarray) -> float:
 
     Cheap (three matrix products) and exact for near-ordered matrices when
     ``order`` is optimal: it then equals the order's cost (up to rounding
-    margins of about ``1e-12``). It is a valid bound for any ``order``, but
+    margins, below ``1e-12`` relative). It is a valid bound for any ``order``, but
     weaker than :func:`triangle_bound` on matrices far from ordered.
 
     Args:

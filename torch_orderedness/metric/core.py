@@ -60,7 +60,8 @@ __all__ = [
     "orderedness",
 ]
 
-#: The methods :func:`ordering` accepts.
+#: The methods :func:`ordering` accepts: ``"auto"`` (default), ``"exact"`` (dynamic
+#: programming), ``"heuristic"`` (search and certified bound), ``"milp"`` (integer program).
 METHODS: tuple[str, ...] = ("auto", "exact", "heuristic", "milp")
 #: ``method="auto"`` solves exactly by dynamic programming up to this many hidden neurons.
 AUTO_EXACT_MAX_HIDDEN: int = 24
@@ -103,6 +104,18 @@ class Ordering:
         outputs: the number ``O`` of fixed leading neurons.
 
     ``float(result)`` gives :attr:`value`.
+
+    Example::
+
+        >>> import torch
+        >>> w = torch.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 1.0], [0.0, 3.0, 0.0]])
+        >>> r = ordering(w, outputs=1)  # O = 1, H = 2, I = 0
+        >>> r.permutation, r.exact, r.method  # hidden neuron 2 placed before neuron 1
+        ((0, 2, 1), True, 'exact')
+        >>> r.backward, r.total  # only w[1, 2] = 1 flows backwards
+        (1.0, 7.0)
+        >>> round(r.value, 4), r.lower == r.value == r.upper, round(float(r), 4)
+        (0.8571, True, 0.8571)
     """
 
     value: float
@@ -310,8 +323,9 @@ def ordering(
 
     Raises:
         ValueError: non-finite entries; an all-zero square part (orderedness
-            undefined); shapes that do not fit ``outputs``/``inputs``; an
-            unknown ``method``; ``method="exact"`` with ``H > EXACT_MAX_N``.
+            undefined); an MLP of a single ``nn.Linear`` (no hidden neurons);
+            shapes that do not fit ``outputs``/``inputs``; an unknown
+            ``method``; ``method="exact"`` with ``H > EXACT_MAX_N``.
         MemoryError: ``method="exact"`` whose tables exceed 4 GiB (``H > 28``).
         TypeError: unsupported kinds of ``w`` or arguments of the wrong type.
 
@@ -340,17 +354,46 @@ def orderedness(
 ) -> float | tuple[float, ...]:
     """Orderedness of ``w`` (paper, Eq. 3): ``ordering(w, ...).value``.
 
-    Takes the same arguments as :func:`ordering`. Returns a float, or a tuple
-    of floats for a 3-D batch or an ``nn.RNN``. The value is exact unless the
-    problem was too large for the exact solvers within ``time_limit``; then it
-    is the orderedness of the best order found, a lower bound on the metric
-    (use :func:`ordering` to see ``exact`` and the upper bound).
+    ``O(W) = 1 - min over orders of backward weight / sum(|W[:, :N]|)``, the
+    hidden neurons permuted and the ``O`` outputs kept first (see the module
+    docstring); 1 means perfectly ordered (feed-forward).  The value is exact
+    whenever the solvers prove the order optimal: always with
+    ``method="exact"``, with ``"auto"`` up to :data:`AUTO_EXACT_MAX_HIDDEN`
+    (24) hidden neurons and beyond wherever the bounds or the integer program
+    prove it.  Otherwise (a larger problem, ``method="heuristic"`` or a
+    ``time_limit`` that ran out) it is the orderedness of the best order
+    found, a lower bound on the metric; use :func:`ordering` to see ``exact``
+    and the upper bound.
+
+    Args:
+        w: a tensor or numpy array ``(N, N + I)`` or a batch ``(B, N, N + I)``,
+            a complete perceptron layer, an ``nn.RNN`` or an MLP; see
+            :func:`ordering`.
+        outputs: number ``O`` of leading neurons kept first and in order
+            (default: 0 for tensors and ``nn.RNN``, read from a layer or MLP).
+        inputs: number ``I`` of trailing input columns dropped (default: all
+            columns beyond the square part, read from a layer or MLP).
+        method: ``"auto"`` (default), ``"exact"``, ``"heuristic"`` or ``"milp"``.
+        time_limit: soft budget in seconds per matrix, or ``None``.
+        seed: seed of the heuristic search (default 0; ``None``: fresh randomness).
+
+    Returns:
+        A float in [0, 1], or a tuple of floats for a 3-D batch or an ``nn.RNN``.
+
+    Raises:
+        ValueError, TypeError, MemoryError: as :func:`ordering`.
 
     Example::
 
         >>> import torch
-        >>> orderedness(torch.triu(torch.ones(4, 6)))  # everything above the diagonal
+        >>> orderedness(torch.triu(torch.ones(4, 6)))  # everything on or above the diagonal
         1.0
+        >>> w = torch.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 1.0], [0.0, 3.0, 0.0]])
+        >>> round(orderedness(w, outputs=1), 4)  # 1 - 1/7: w[1, 2] flows backwards
+        0.8571
+        >>> batch = torch.stack([torch.eye(3), torch.ones(3, 3)])  # a batch: a tuple
+        >>> [round(v, 4) for v in orderedness(batch)]  # ones: 3 of the 9 always flow back
+        [1.0, 0.6667]
     """
     _check_options(method, time_limit, seed)
     graph = neuron_graph(w, outputs=outputs, inputs=inputs)

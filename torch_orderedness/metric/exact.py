@@ -41,7 +41,7 @@ is recomputed from ``A`` and the returned order.
 
 Limits.  Memory is ``9 * 2**n`` bytes for the tables (``F`` in float64 and
 the ``uint8`` choices) plus chunk temporaries of a few MiB
-(:func:`exact_memory`): 151 MiB at ``n = 24``, 2.3 GiB at ``n = 28``.  Time
+(:func:`exact_memory`): 153 MiB at ``n = 24``, 2.3 GiB at ``n = 28``.  Time
 grows as ``n * 2**n``.  :func:`exact_order` refuses ``n > EXACT_MAX_N``
 (30) and any ``n`` whose memory exceeds ``max_memory`` (default
 :data:`DEFAULT_MAX_MEMORY`, 4 GiB, so ``n <= 28`` by default).
@@ -80,12 +80,28 @@ def _low_bits(n: int) -> int:
 def exact_memory(n: int) -> int:
     """Bytes :func:`exact_order` needs for an ``(n, n)`` matrix (an upper estimate).
 
-    ``9 * 2**n`` for the value (float64) and choice (uint8) tables, the two
-    row-sum tables and a bounded number of chunk temporaries.
+    ``9 * 2**n`` for the value (float64) and choice (uint8) tables, plus the
+    two row-sum tables (``8 n (2**L + 2**(n - L))`` bytes with
+    ``L = min(n, 10)`` low bits) and a bounded number of chunk temporaries
+    (``6 * 8 * max(2**17, 2**L)`` bytes, 6 MiB).  :func:`exact_order` refuses
+    an ``n`` whose estimate exceeds its ``max_memory`` (by default
+    :data:`DEFAULT_MAX_MEMORY`, 4 GiB: ``n <= 28``).
+
+    Args:
+        n: the matrix size (number of hidden neurons), an int ``>= 0``.
+
+    Returns:
+        The estimate in bytes, an int.
+
+    Raises:
+        TypeError: ``n`` is not an int.
+        ValueError: ``n < 0``.
 
     Example::
 
-        >>> exact_memory(24) < 200 * 2**20
+        >>> exact_memory(24) // 2**20  # MiB
+        153
+        >>> exact_memory(28) <= DEFAULT_MAX_MEMORY < exact_memory(29)
         True
     """
     n = _check_n(n)

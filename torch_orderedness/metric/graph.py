@@ -48,6 +48,16 @@ class NeuronGraph:
         batched: ``True`` when the input could hold several matrices (a 3-D
             array, an ``nn.RNN``); the metric then returns a tuple.
         names: a label per matrix (``"w[0]"``, ``"weight_hh_l1"``, ...) for messages.
+
+    Obtained from :func:`neuron_graph`; every solver of the metric reads it.
+
+    Example::
+
+        >>> g = neuron_graph(-torch.ones(2, 3, 5), outputs=1)  # a batch of two (3, 3 + 2) weights
+        >>> len(g.matrices), g.matrices[0].shape, g.matrices[0].dtype, g.outputs, g.batched
+        (2, (3, 3), dtype('float64'), 1, True)
+        >>> g.names, float(g.matrices[1].sum())  # absolute values, input columns dropped
+        (('w[0]', 'w[1]'), 9.0)
     """
 
     matrices: tuple[np.ndarray, ...]
@@ -62,6 +72,17 @@ def current_weight(module: nn.Module, name: str = "weight") -> Tensor:
     For a parameter reparametrised by :mod:`torch.nn.utils.prune` this is
     ``<name>_orig * <name>_mask`` (the ``<name>`` attribute itself is only
     refreshed by the forward pre-hook); otherwise ``getattr(module, name)``.
+
+    Args:
+        module: any ``nn.Module``.
+        name: the tensor's name (default ``"weight"``).
+
+    Returns:
+        The tensor, not detached: ``<name>_orig * <name>_mask`` (a new tensor
+        that carries gradients to ``<name>_orig``) or the parameter itself.
+
+    Raises:
+        TypeError: ``module`` has no tensor ``name``.
 
     Example::
 
@@ -249,7 +270,8 @@ def neuron_graph(
         TypeError: ``w`` is of an unsupported kind, or an MLP holds a layer
             with parameters that is not ``nn.Linear``.
         ValueError: shapes that do not fit ``outputs``/``inputs``, non-finite
-            entries, or an all-zero square part (orderedness undefined).
+            entries, an all-zero square part, or an MLP of a single
+            ``nn.Linear`` (orderedness undefined in both).
 
     Example::
 

@@ -57,6 +57,17 @@ class NullModel:
             values of the best orders found (lower bounds on the metric).
 
     ``excess``, ``pvalue`` and ``float(null)`` (the mean) are derived.
+
+    Example::
+
+        >>> g = torch.Generator().manual_seed(0)
+        >>> w = torch.triu(torch.rand(6, 8, generator=g)) + 0.1 * torch.rand(6, 8, generator=g)
+        >>> null = orderedness_null(w, outputs=1, samples=20,
+        ...                         generator=torch.Generator().manual_seed(0))
+        >>> round(null.value, 3), round(null.mean, 3), round(null.std, 3), null.exact
+        (0.907, 0.728, 0.04, True)
+        >>> len(null.samples), null.shuffle, round(null.excess, 3), round(null.pvalue, 4)
+        (20, 'pattern', 0.18, 0.0476)
     """
 
     value: float
