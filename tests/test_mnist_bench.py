@@ -24,6 +24,7 @@ from benchmarks.mnist.baselines import BaselineConfig, run_baselines
 from benchmarks.mnist.cost import CostConfig, run_cost
 from benchmarks.mnist.models import complete_layer, count_parameters, mlp, same_weight_hidden
 from benchmarks.mnist.report import cost_markdown, load_json
+from torch_orderedness import dynamic_damping_factor, dynamic_keep_fraction
 
 FOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 NAME = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
@@ -268,3 +269,130 @@ def test_cost_rows_have_the_right_structure_and_positive_numbers(tmp_path, no_do
            "elapsed_seconds": 1.0, "rows": rows}
     md = cost_markdown(json.loads(json.dumps(doc)))
     assert "on MNIST" in md and "| 4 | complete H=4 T=3 | scaled |" in md
+
+
+# --------------------------------------------------------------------------- experiments 2 and 3
+
+
+def test_complete_layer_runs_record_what_the_model_shows(tmp_path, no_download):
+    from benchmarks.mnist.complete import SCHEMES, CompleteConfig, run_complete, train_complete
+    from torch_orderedness import ordering
+
+    data = _synthetic_data(tmp_path)
+    cfg = CompleteConfig(hidden=[4], iterations=[2], seeds=[0, 1], epochs=1, batch_size=16,
+                         null_samples=2)
+    rows = run_complete(data, cfg, tensorboard_dir=tmp_path / "tb")
+    complete = [r for r in rows if r["model"] == "complete"]
+    mlps = [r for r in rows if r["model"] == "mlp"]
+    assert [(r["seed"], r["scheme"]) for r in complete] == [(s, k) for s in (0, 1)
+                                                           for k in SCHEMES]
+    assert len(mlps) == 2 * 4 and {r["arch"] for r in mlps} == {"784-4-10",
+                                                                f"784-{same_weight_hidden(4)}-10"}
+    for r in mlps:
+        assert r["parameters"] == count_parameters(mlp([int(x) for x in r["arch"].split("-")]))
+    n = 14 * (14 + 784)  # entries of the (O+H, O+H+I) weight
+    lower = 14 * 13 // 2  # entries strictly below its diagonal
+    for r in complete:
+        assert 0.0 <= r["test_accuracy"] <= 1.0
+        assert r["start_upper"] >= r["start"] and r["end_upper"] >= r["end"]
+        assert r["change"] == r["end"] - r["start"]
+        assert r["excess_pattern"] == pytest.approx(r["end"] - np.mean(r["null_pattern"]))
+        assert r["excess_all"] == pytest.approx(r["end"] - np.mean(r["null_all"]))
+        assert r["curve"][0] == r["start"] and r["curve"][-1] == r["end"]
+        if r["scheme"] == "topk":  # the last step keeps floor(k n) of n
+            assert r["sparsity"] == (n - math.floor(0.5 * n)) / n
+        if r["scheme"] == "dyn_topk":  # k(x) at the last step's progress x = (steps - 1) / steps
+            steps = math.ceil(len(data.train_y) / 16)
+            kept = math.floor(dynamic_keep_fraction(0.5, (steps - 1) / steps) * n)
+            assert r["sparsity"] == (n - kept) / n
+        if r["scheme"] == "tril":  # soft mask: 1 - f below the diagonal
+            assert r["mask_mean"] == pytest.approx(1 - 0.8 * lower / n)
+        if r["scheme"] == "dyn_tril":  # with f(x) at the last step's progress
+            steps = math.ceil(len(data.train_y) / 16)
+            f = dynamic_damping_factor(0.8, (steps - 1) / steps)
+            assert r["mask_mean"] == pytest.approx(1 - f * lower / n)
+        if r["scheme"] == "none":
+            assert r["sparsity"] == 0.0 and r["mask_mean"] == 1.0
+        assert (tmp_path / "tb" / "H4-T2" / r["scheme"] / f"seed_{r['seed']}").is_dir()
+    # every seed starts from the same initial layer, whatever the scheme
+    for seed in (0, 1):
+        starts = {r["start"] for r in complete if r["seed"] == seed}
+        assert len(starts) == 1
+        initial = complete_layer(4, 2, seed=seed)
+        assert starts.pop() == ordering(initial, time_limit=3.0).value
+    # the row's numbers are those of the trained model
+    model, row = train_complete(data, cfg, hidden=4, iterations=2, scheme="topk", seed=0)
+    assert row["end"] == ordering(model, time_limit=3.0).value
+    with torch.no_grad():
+        predicted = model(data.test_x).argmax(dim=1)
+    assert row["test_accuracy"] == float((predicted == data.test_y).float().mean())
+    assert row == next(r for r in complete if r["scheme"] == "topk" and r["seed"] == 0) | {
+        "train_seconds": row["train_seconds"], "metric_seconds": row["metric_seconds"]}
+
+
+def test_embedded_mlp_starts_ordered_and_fine_tuning_moves_it(tmp_path, no_download):
+    from benchmarks.mnist.embedding import EmbeddingConfig, run_embedding, sigmoid_mlp
+    from torch_orderedness import CompletePerceptron, ordering
+
+    data = _synthetic_data(tmp_path)
+    cfg = EmbeddingConfig(arch="784-6-5-10", schemes=["none", "tril"], seeds=[0],
+                          mlp_epochs=1, finetune_epochs=1, batch_size=16, null_samples=2)
+    rows = run_embedding(data, cfg)
+    assert [(r["model"], r.get("stage", r.get("scheme"))) for r in rows] == [
+        ("mlp", "trained"), ("mlp", "continued"), ("complete", "none"), ("complete", "tril")]
+    assert rows[0]["end"] == rows[1]["end"] == 1.0  # an MLP is perfectly ordered
+    none, tril = rows[2], rows[3]
+    for r in (none, tril):
+        assert r["embedded_orderedness"] == 1.0 and r["embedded_exact"]
+        assert r["embedding_max_abs_difference"] < 1e-5
+        assert r["start"] == r["curve"][0] == 1.0
+    # Adam grows the zero back connections at once; damping keeps them small
+    assert none["end"] < 1.0 and tril["end"] > none["end"]
+    # the embedding is CompletePerceptron.from_mlp of the sigmoid MLP
+    net = sigmoid_mlp([784, 6, 5, 10], seed=0)
+    layer = CompletePerceptron.from_mlp(net)
+    assert layer.iterations == 3 and layer.hidden_features == 11
+    assert ordering(layer).value == 1.0
+
+
+def test_complete_and_from_mlp_cli_write_their_files_and_reports_remake_them(tmp_path,
+                                                                             no_download):
+    _synthetic_data(tmp_path)
+    out = tmp_path / "out"
+    common = ["--dataset", "mnist", "--data-root", str(tmp_path), "--no-download", "--quick",
+              "--seeds", "0", "1", "--null-samples", "2", "--schemes", "none", "topk",
+              "--out", str(out)]
+    assert main(["complete", *common, "--hidden", "3", "--iterations", "2", "--no-mlps"]) == 0
+    assert main(["from-mlp", *common, "--arch", "784-4-3-10"]) == 0
+    for stem, title in (("complete-mnist-quick",
+                         "# The complete layer trained with each pruning scheme on MNIST"),
+                        ("from-mlp-mnist-quick", "# From MLP to complete layer on MNIST")):
+        doc = load_json(out / f"{stem}.json")
+        assert doc["dataset"] == "MNIST" and doc["settings"]["seeds"] == [0, 1]
+        md = (out / f"{stem}.md").read_text()
+        assert md.startswith(title + "\n") and "Top-K (k=0.5)" in md
+        assert (out / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert any((out / "tensorboard" / stem).rglob("events.out.tfevents.*"))
+        (out / f"{stem}.md").unlink()
+        assert main(["report", str(out / f"{stem}.json")]) == 0
+        assert (out / f"{stem}.md").read_text() == md  # tables come from the JSON alone
+    doc = load_json(out / "complete-mnist-quick.json")
+    assert [r["hidden"] for r in doc["rows"]] == [3] * 4 and doc["settings"]["mlps"] is False
+
+
+def test_significance_helpers_against_the_t_distribution():
+    from scipy import stats
+
+    from benchmarks.mnist.report import _p_greater, _p_greater_than_zero, holm
+
+    x = [0.03, 0.01, 0.02, 0.05, -0.01]
+    n, mean, sd = len(x), float(np.mean(x)), float(np.std(x, ddof=1))
+    assert _p_greater_than_zero(x) == pytest.approx(stats.t.sf(mean / (sd / math.sqrt(n)), n - 1))
+    a, b = [0.3, 0.35, 0.28], [0.1, 0.12, 0.2, 0.15]
+    va, vb = np.var(a, ddof=1) / 3, np.var(b, ddof=1) / 4
+    t = (np.mean(a) - np.mean(b)) / math.sqrt(va + vb)
+    dof = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 3)  # Welch-Satterthwaite
+    assert _p_greater(a, b) == pytest.approx(stats.t.sf(t, dof))
+    assert _p_greater_than_zero([0.1]) is None and _p_greater_than_zero([0.2, 0.2]) is None
+    # Holm: sorted p times (m - rank), running maximum, capped at 1
+    assert holm([0.04, 0.001, 0.03, 0.5]) == [0.09, 0.004, 0.09, 0.5]

@@ -573,3 +573,21 @@ def test_the_checks_before_training_do_not_change_the_model() -> None:
     bn = r.model[1]
     assert int(bn.num_batches_tracked) == 3  # the training steps only, not the dry run
     assert r.model.training and bn.training
+
+
+def test_orderedness_options_reach_every_measurement(tmp_path) -> None:
+    r = train(None, xor(), seed=0, steps=4, orderedness_every=2,
+              orderedness_options={"method": "heuristic", "seed": 3})
+    assert r.start.method == r.end.method == "heuristic"
+    assert r.start == ordering(r.start_params["weight"], outputs=1, inputs=2, method="heuristic",
+                               seed=3)
+    exact = train(None, xor(), seed=0, steps=4, orderedness_every=2)
+    assert exact.start.method == "exact"
+    # the heuristic finds the exact optimum on 5 hidden neurons; its bound may be looser
+    np.testing.assert_allclose(r.orderedness, exact.orderedness, rtol=0, atol=1e-12)
+    assert np.all(r.orderedness_upper >= exact.orderedness_upper - 1e-12)
+    for bad, error in [({"outputs": 2}, ValueError), ({"method": "fast"}, ValueError),
+                       ({"time_limit": 0}, ValueError), (["method"], TypeError)]:
+        with pytest.raises(error, match="orderedness_options|method|time_limit"):
+            train(None, xor(), steps=2, orderedness_options=bad, log_dir=tmp_path / "o")
+        assert not (tmp_path / "o").exists()

@@ -134,6 +134,7 @@ from torch_orderedness.pruning import (
 from torch_orderedness.tasks import Task, get_task
 
 __all__ = [
+    "ORDERING_OPTIONS",
     "PRUNING_SCHEMES",
     "PROGRESS",
     "MODES",
@@ -659,6 +660,7 @@ class _Plan:
     update: bool
     orderedness_every: int | None
     measure: bool
+    orderedness_options: dict[str, Any]
     log_every: int
     stop_loss: float | None
     hparams: dict[str, Any]
@@ -744,6 +746,7 @@ def _plan(
     update: bool,
     orderedness_every: int | None,
     measure_orderedness: bool,
+    orderedness_options: Mapping[str, Any] | None,
     log_every: int,
     stop_loss: float | None,
     hparams: Mapping[str, Any] | None,
@@ -810,6 +813,7 @@ def _plan(
         orderedness_every = _check_int("orderedness_every", orderedness_every, 1)
     if not isinstance(measure_orderedness, bool):
         raise TypeError(f"measure_orderedness must be a bool, got {measure_orderedness!r}")
+    options = _check_orderedness_options(orderedness_options)
     log_every = _check_int("log_every", log_every, 1)
     if stop_loss is not None:
         if isinstance(stop_loss, bool) or not isinstance(stop_loss, (int, float)):
@@ -824,9 +828,34 @@ def _plan(
         steps=steps, epochs=epochs, batches_per_epoch=per_epoch, progress=values,  # type: ignore[arg-type]
         progress_name=progress_name, specs=specs, mode=mode, loss_name=loss_name,
         loss_fn=loss_fn, optimizer=optimizer, update=update,
-        orderedness_every=orderedness_every, measure=measure_orderedness, log_every=log_every,
+        orderedness_every=orderedness_every, measure=measure_orderedness,
+        orderedness_options=options, log_every=log_every,
         stop_loss=stop_loss, hparams=dict(hparams or {}),
     )
+
+
+#: The keys :func:`train`'s ``orderedness_options`` may hold (passed to ``ordering``).
+ORDERING_OPTIONS: tuple[str, ...] = ("method", "time_limit", "seed")
+
+
+def _check_orderedness_options(options: object) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(
+            f"orderedness_options must be a mapping or None, got {type(options).__name__}"
+        )
+    unknown = sorted(set(options) - set(ORDERING_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"orderedness_options may hold {ORDERING_OPTIONS} (passed to ordering()), got "
+            f"{unknown}"
+        )
+    from torch_orderedness.metric.core import _check_options
+
+    _check_options(options.get("method", "auto"), options.get("time_limit"),
+                   options.get("seed", 0))
+    return dict(options)
 
 
 def _accepts_generator(factory: Callable[..., Any]) -> bool:
@@ -908,11 +937,13 @@ def _loss_vector(plan: _Plan, pred: Tensor, target: Tensor, members: int | None)
     return torch.stack([plan.loss_fn(pred[s], target[s]).reshape(()) for s in range(members)])
 
 
-def _measure(model: nn.Module, members: int | None) -> list[Ordering | None]:
+def _measure(model: nn.Module, members: int | None,
+             options: Mapping[str, Any] | None = None) -> list[Ordering | None]:
     """One ``Ordering`` per seed (``None`` where the square part is all zero)."""
+    options = dict(options or {})
     count = members or 1
     if not _is_complete(model):
-        result = ordering(model)
+        result = ordering(model, **options)
         if not isinstance(result, Ordering):
             raise TypeError(
                 f"the orderedness of a {type(model).__name__} is not one number; "
@@ -926,7 +957,8 @@ def _measure(model: nn.Module, members: int | None) -> list[Ordering | None]:
     out: list[Ordering | None] = [None] * count
     index = [s for s in range(count) if defined[s]]
     if index:
-        found = ordering(w[index], outputs=int(model.out_features), inputs=int(model.in_features))
+        found = ordering(w[index], outputs=int(model.out_features), inputs=int(model.in_features),
+                         **options)
         for s, r in zip(index, found, strict=True):
             out[s] = r
     return out
@@ -1002,7 +1034,7 @@ def _prepare(plan: _Plan, model: nn.Module, members: int | None) -> _Prepared:
     start: list[Ordering | None] = [None] * (members or 1)
     if plan.measure:
         try:
-            start = _measure(model, members)
+            start = _measure(model, members, plan.orderedness_options)
         except TypeError as e:
             raise TypeError(f"{e}; or pass measure_orderedness=False") from None
     names = _param_names(model)
@@ -1287,7 +1319,7 @@ def _execute(
         if plan.measure and plan.orderedness_every is not None and k % plan.orderedness_every == 0 \
                 and not last:
             try:
-                results = _measure(model, members)
+                results = _measure(model, members, plan.orderedness_options)
             except ValueError as e:
                 _raise_if_diverged(model, members, seeds, k, e)
                 raise
@@ -1324,7 +1356,7 @@ def _execute(
             "learning rate or check the data"
         )
     _raise_if_diverged(model, members, seeds, done_steps, None)
-    end = _measure(model, members) if plan.measure else [None] * S
+    end = _measure(model, members, plan.orderedness_options) if plan.measure else [None] * S
     if plan.measure:  # the bar's last word is the end orderedness, not the last interval's
         end_loss = float(np.nanmean(losses[-1]))
         bar.set_postfix(_format_postfix(
@@ -1476,6 +1508,7 @@ def train(
     update: bool = True,
     orderedness_every: int | None = None,
     measure_orderedness: bool = True,
+    orderedness_options: Mapping[str, Any] | None = None,
     stop_loss: float | None = None,
     device: torch.device | str | None = None,
     log_dir: str | os.PathLike[str] | None = None,
@@ -1518,6 +1551,11 @@ def train(
         orderedness_every: measure the orderedness every this many steps (as
             well as at the start and the end); ``None``: start and end only.
         measure_orderedness: ``False`` skips the metric (for models it cannot read).
+        orderedness_options: keyword arguments for every
+            :func:`~torch_orderedness.ordering` call (``method``,
+            ``time_limit``, ``seed``; see :data:`ORDERING_OPTIONS`), e.g.
+            ``{"time_limit": 2.0}`` to bound the time a measurement of a large
+            layer may take (its result then says whether it is exact).
         stop_loss: stop after the first step whose loss is below this.
         device: move the model (and data) there.
         log_dir: write TensorBoard event files there (created only once
@@ -1554,6 +1592,7 @@ def train(
         data, steps=steps, epochs=epochs, batch_size=batch_size, shuffle=shuffle, loss=loss,
         optimizer=optimizer, pruning=pruning, mode=mode, progress=progress, update=update,
         orderedness_every=orderedness_every, measure_orderedness=measure_orderedness,
+        orderedness_options=orderedness_options,
         log_every=log_every, stop_loss=stop_loss, hparams=hparams,
     )
     gens = None if seed is None else seed_generators(seed)
@@ -1634,6 +1673,7 @@ def train_seeds(
     update: bool = True,
     orderedness_every: int | None = None,
     measure_orderedness: bool = True,
+    orderedness_options: Mapping[str, Any] | None = None,
     stop_loss: float | None = None,
     device: torch.device | str | None = None,
     log_dir: str | os.PathLike[str] | None = None,
@@ -1697,6 +1737,7 @@ def train_seeds(
         data, steps=steps, epochs=epochs, batch_size=batch_size, shuffle=shuffle, loss=loss,
         optimizer=optimizer, pruning=pruning, mode=mode, progress=progress, update=update,
         orderedness_every=orderedness_every, measure_orderedness=measure_orderedness,
+        orderedness_options=orderedness_options,
         log_every=log_every, stop_loss=stop_loss, hparams=hparams,
     )
     path = _check_logging(log_dir, None)

@@ -3,9 +3,11 @@
 Usage::
 
     python -m benchmarks.mnist data      --dataset fashion-mnist       # where is the data?
-    python -m benchmarks.mnist baselines --dataset fashion-mnist --quick
-    python -m benchmarks.mnist cost      --dataset fashion-mnist --quick
-    python -m benchmarks.mnist all       --dataset fashion-mnist --quick  # both experiments
+    python -m benchmarks.mnist baselines --dataset fashion-mnist --quick  # experiment 1
+    python -m benchmarks.mnist complete  --dataset fashion-mnist --quick  # experiment 2
+    python -m benchmarks.mnist from-mlp  --dataset fashion-mnist --quick  # experiment 3
+    python -m benchmarks.mnist cost      --dataset fashion-mnist --quick  # experiment 4
+    python -m benchmarks.mnist all       --dataset fashion-mnist --quick  # all four
     python -m benchmarks.mnist report benchmarks/results/cost-fashion-mnist-quick.json
 
 Each experiment writes ``<experiment>-<dataset>[-quick].json`` (settings, exact
@@ -34,7 +36,9 @@ import torch
 from benchmarks.mnist import data as data_mod
 from benchmarks.mnist import report
 from benchmarks.mnist.baselines import PRUNING_METHODS, BaselineConfig, run_baselines
+from benchmarks.mnist.complete import SCHEMES, CompleteConfig, run_complete
 from benchmarks.mnist.cost import CostConfig, run_cost
+from benchmarks.mnist.embedding import EmbeddingConfig, run_embedding
 from benchmarks.mnist.models import COMPLETE_INITS, parse_sizes
 
 __all__ = ["main", "build_parser", "DEFAULT_OUT", "QUICK"]
@@ -47,6 +51,10 @@ QUICK: dict[str, dict[str, Any]] = {
     "baselines": {"train_size": 10000, "test_size": 5000, "train_epochs": 3,
                   "finetune_epochs": 1, "seeds": [0, 1]},
     "cost": {"train_size": 4096, "repeats": 5},
+    "complete": {"train_size": 5000, "test_size": 2000, "hidden": [64], "iterations": [2],
+                 "seeds": [0, 1, 2], "epochs": 1, "null_samples": 3},
+    "from-mlp": {"train_size": 5000, "test_size": 2000, "arch": "784-64-64-10",
+                 "seeds": [0, 1], "mlp_epochs": 2, "finetune_epochs": 1, "null_samples": 3},
 }
 
 
@@ -81,24 +89,59 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _shared_options(p: argparse.ArgumentParser, sizes: bool) -> None:
+    g = p.add_argument_group("shared by the experiments that have them")
+    g.add_argument("--seeds", nargs="+", type=int, default=None,
+                   help="default: 0 1 2 (baselines), 0 1 2 3 4 (complete, from-mlp)")
+    g.add_argument("--batch-size", type=int, default=None, help="default 128")
+    g.add_argument("--lr", type=float, default=None, help="Adam's learning rate, default 1e-3")
+    if sizes:
+        g.add_argument("--hidden", nargs="+", type=int, default=None,
+                       help="hidden sizes H of the complete layer, default 64 128 256")
+        g.add_argument("--iterations", nargs="+", type=int, default=None,
+                       help="iterations T of the complete layer, default 2 3 4")
+
+
 def _baseline_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("experiment 1: MLP baselines")
     g.add_argument("--archs", nargs="+", default=None, help="e.g. 784-256-10 784-256-256-10")
     g.add_argument("--methods", nargs="+", choices=PRUNING_METHODS, default=None)
     g.add_argument("--sparsities", nargs="+", type=float, default=None, help="e.g. 0.5 0.9")
-    g.add_argument("--seeds", nargs="+", type=int, default=None, help="default 0 1 2")
     g.add_argument("--train-epochs", type=int, default=None, help="default 8")
-    g.add_argument("--finetune-epochs", type=int, default=None, help="default 2")
-    g.add_argument("--batch-size", type=int, default=None, help="default 128")
-    g.add_argument("--lr", type=float, default=None, help="Adam's learning rate, default 1e-3")
+    g.add_argument("--finetune-epochs", type=int, default=None,
+                   help="fine-tuning epochs, default 2 (experiments 1 and 3)")
     g.add_argument("--activation", choices=("relu", "sigmoid"), default=None,
                    help="hidden units, default relu")
 
 
+def _scheme_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("experiments 2 and 3: the complete layer and the pruning schemes")
+    g.add_argument("--schemes", nargs="+", choices=SCHEMES, default=None,
+                   help="default: all six (none and the paper's five)")
+    g.add_argument("--keep", type=float, default=None,
+                   help="Top-K's k (fraction kept); Random prunes p = 1 - keep; default 0.5")
+    g.add_argument("--damping", type=float, default=None, help="Tril-damp's f, default 0.8")
+    g.add_argument("--null-samples", type=int, default=None,
+                   help="null-model shuffles per seed and kind, default 5")
+    g.add_argument("--metric-time-limit", type=float, default=None,
+                   help="seconds per orderedness measurement, default 3")
+    g.add_argument("--epochs", type=int, default=None,
+                   help="experiment 2: training epochs, default 3")
+    g.add_argument("--no-mlps", action="store_true",
+                   help="experiment 2: skip the MLP references")
+    g.add_argument("--arch", default=None,
+                   help="experiment 3: the embedded MLP, default 784-128-128-10")
+    g.add_argument("--mlp-epochs", type=int, default=None, help="experiment 3: default 5")
+    if "--finetune-epochs" not in p._option_string_actions:  # `all`: the baselines' option
+        g.add_argument("--finetune-epochs", type=int, default=None,
+                       help="experiment 3: fine-tuning epochs, default 2")
+    g.add_argument("--finetune-lr", type=float, default=None, help="experiment 3: default 1e-3")
+    g.add_argument("--no-tensorboard", action="store_true",
+                   help="do not write TensorBoard logs (default: under <out>/tensorboard/)")
+
+
 def _cost_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("experiment 4: cost")
-    g.add_argument("--hidden", nargs="+", type=int, default=None, help="default 64 128 256")
-    g.add_argument("--iterations", nargs="+", type=int, default=None, help="default 2 3 4")
     g.add_argument("--inits", nargs="+", choices=COMPLETE_INITS, default=None,
                    help="complete-layer weight init, default scaled normal")
     g.add_argument("--repeats", type=int, default=None, help="timed rounds, default 5")
@@ -109,23 +152,31 @@ def _cost_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with the sub-commands ``data``, ``baselines``, ``cost``, ``all``,
-    ``report``."""
+    """The argument parser with the sub-commands ``data``, ``baselines``, ``complete``,
+    ``from-mlp``, ``cost``, ``all``, ``report``."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.mnist",
-        description="MLP baselines and complete-layer cost on MNIST / Fashion-MNIST.",
+        description="MLP baselines, the complete layer with the paper's pruning schemes, "
+                    "MLPs embedded as complete layers, and their cost, on MNIST / Fashion-MNIST.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("data", help="find (and prepare) the data set, print where it is")
     _common(p)
-    for name, helps, options in (
-        ("baselines", "experiment 1: dense and pruned MLPs", (_baseline_options,)),
-        ("cost", "experiment 4: time and memory, complete layer vs MLPs", (_cost_options,)),
-        ("all", "experiments 1 and 4", (_baseline_options, _cost_options)),
+    for name, helps, sizes, options in (
+        ("baselines", "experiment 1: dense and pruned MLPs", False, (_baseline_options,)),
+        ("complete", "experiment 2: the complete layer with each pruning scheme", True,
+         (_scheme_options,)),
+        ("from-mlp", "experiment 3: an MLP embedded as a complete layer, fine-tuned", False,
+         (_scheme_options,)),
+        ("cost", "experiment 4: time and memory, complete layer vs MLPs", True,
+         (_cost_options,)),
+        ("all", "experiments 1 to 4", True,
+         (_baseline_options, _scheme_options, _cost_options)),
     ):
         p = sub.add_parser(name, help=helps)
         _common(p)
         _run_options(p)
+        _shared_options(p, sizes)
         for add in options:
             add(p)
     p = sub.add_parser("report", help="remake tables and figures from JSON files")
@@ -164,6 +215,33 @@ def _baseline_config(args: argparse.Namespace) -> BaselineConfig:
             setattr(cfg, name, value)
     if args.archs is not None:
         cfg.archs = ["-".join(str(s) for s in parse_sizes(a)) for a in args.archs]
+    return cfg.check()
+
+
+def _complete_config(args: argparse.Namespace) -> CompleteConfig:
+    cfg = CompleteConfig()
+    quick = QUICK["complete"]
+    for name in ("hidden", "iterations", "schemes", "seeds", "epochs", "batch_size", "lr",
+                 "keep", "damping", "null_samples", "metric_time_limit"):
+        value = _pick(args, name, quick)
+        if value is not None:
+            setattr(cfg, name, value)
+    cfg.mlps = not args.no_mlps
+    cfg.tensorboard = not args.no_tensorboard
+    return cfg.check()
+
+
+def _embedding_config(args: argparse.Namespace) -> EmbeddingConfig:
+    cfg = EmbeddingConfig()
+    quick = QUICK["from-mlp"]
+    for name in ("arch", "schemes", "seeds", "mlp_epochs", "finetune_epochs", "batch_size",
+                 "lr", "finetune_lr", "keep", "damping", "null_samples", "metric_time_limit"):
+        value = _pick(args, name, quick)
+        if value is not None:
+            setattr(cfg, name, value)
+    if cfg.arch is not None:
+        cfg.arch = "-".join(str(x) for x in parse_sizes(cfg.arch))
+    cfg.tensorboard = not args.no_tensorboard
     return cfg.check()
 
 
@@ -208,11 +286,18 @@ def run_experiment(experiment: str, args: argparse.Namespace, argv: Sequence[str
     device = _device(args)
     show = sys.stderr.isatty() and not args.no_progress
     data = _load(args, experiment)
+    stem = report.output_stem(experiment, data.key, bool(args.quick))
     if experiment == "baselines":
-        cfg: BaselineConfig | CostConfig = _baseline_config(args)
+        cfg: Any = _baseline_config(args)
         total = len(cfg.archs) * len(cfg.seeds) * (1 + len(cfg.methods) * len(cfg.sparsities))
         update, bar = _progress(total, show, "baselines")
         rows = run_baselines(data, cfg, device=device, progress=update)
+    elif experiment in ("complete", "from-mlp"):
+        cfg = _complete_config(args) if experiment == "complete" else _embedding_config(args)
+        logs = Path(args.out) / "tensorboard" / stem if cfg.tensorboard else None
+        update, bar = _progress(cfg.runs(), show, experiment)
+        run = run_complete if experiment == "complete" else run_embedding
+        rows = run(data, cfg, device=device, progress=update, tensorboard_dir=logs)
     else:
         cfg = _cost_config(args)
         total = len(cfg.hidden) * (1 + cfg.models_per_hidden())
@@ -256,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{d['dataset']}: {d['train_size']} training and {d['test_size']} test "
                   f"images from {d['source']}")
             return 0
-        experiments = ["baselines", "cost"] if args.command == "all" else [args.command]
+        experiments = list(report.EXPERIMENTS) if args.command == "all" else [args.command]
         for experiment in experiments:
             run_experiment(experiment, args, argv)
     except data_mod.DataNotFoundError as err:

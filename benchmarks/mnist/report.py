@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import platform
 import statistics
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,12 @@ from typing import Any
 
 __all__ = [
     "FORMAT",
+    "EXPERIMENTS",
+    "holm",
+    "complete_markdown",
+    "complete_figure",
+    "embedding_markdown",
+    "embedding_figure",
     "COST_GOAL",
     "markdown_table",
     "fmt_pm",
@@ -48,6 +55,9 @@ __all__ = [
 
 #: Identifies the JSON layout written here.
 FORMAT = "benchmarks.mnist/1"
+
+#: The experiments, in the order ``all`` runs them.
+EXPERIMENTS: tuple[str, ...] = ("baselines", "complete", "from-mlp", "cost")
 
 #: Goal of experiment 4: a complete-layer training step costs at most this many times the
 #: step of the MLP with the same number of hidden units.
@@ -123,8 +133,8 @@ def results_document(
     elapsed_seconds: float,
 ) -> dict[str, Any]:
     """The JSON document of one experiment (see the module docstring)."""
-    if experiment not in ("baselines", "cost"):
-        raise ValueError(f"experiment must be 'baselines' or 'cost', got {experiment!r}")
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {EXPERIMENTS}, got {experiment!r}")
     return {
         "format": FORMAT,
         "experiment": experiment,
@@ -136,8 +146,20 @@ def results_document(
         "settings": settings,
         "environment": environment(),
         "elapsed_seconds": elapsed_seconds,
-        "rows": [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows],
+        "rows": [_json_safe({k: v for k, v in row.items() if not k.startswith("_")})
+                 for row in rows],
     }
+
+
+def _json_safe(x: Any) -> Any:
+    """NaN and infinities (undefined orderedness, say) become ``None`` (JSON ``null``)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    return x
 
 
 def save_json(doc: dict[str, Any], path: str | Path) -> Path:
@@ -369,6 +391,382 @@ def _cost_label(r: dict[str, Any]) -> str:
     return r["model"]
 
 
+# --------------------------------------------------------------------------- statistics
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment (``None`` entries are skipped and stay ``None``).
+
+    Example::
+
+        >>> holm([0.01, 0.04, None, 0.03])
+        [0.03, 0.06, None, 0.06]
+    """
+    index = sorted((i for i, p in enumerate(pvalues) if p is not None),
+                   key=lambda i: pvalues[i])  # type: ignore[arg-type, return-value]
+    m = len(index)
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(index):
+        running = max(running, min(1.0, (m - rank) * float(pvalues[i])))  # type: ignore[arg-type]
+        out[i] = round(running, 12)
+    return out
+
+
+def _defined(values: Iterable[Any]) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
+def _p_greater_than_zero(values: Sequence[float]) -> float | None:
+    """One-sided one-sample t-test of mean > 0 (``None`` below 2 values or no spread)."""
+    from scipy import stats
+
+    vals = _defined(values)
+    if len(vals) < 2 or statistics.pstdev(vals) == 0.0:
+        return None
+    return float(stats.ttest_1samp(vals, 0.0, alternative="greater").pvalue)
+
+
+def _p_greater(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """One-sided Welch test of mean(a) > mean(b) (``None`` below 2 values each)."""
+    from scipy import stats
+
+    a, b = _defined(a), _defined(b)
+    if len(a) < 2 or len(b) < 2 or (statistics.pstdev(a) == 0.0 and statistics.pstdev(b) == 0.0):
+        return None
+    return float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
+
+
+def _fmt_p(p: float | None, adjusted: float | None) -> str:
+    if p is None:
+        return ""
+    mark = " *" if adjusted is not None and adjusted < 0.05 else ""
+    return (f"{p:.1e}" if p < 1e-3 else f"{p:.3f}") + mark
+
+
+def _mean(values: Iterable[Any]) -> float:
+    vals = _defined(values)
+    return statistics.mean(vals) if vals else float("nan")
+
+
+def _fmt_ordering(rows: Sequence[dict[str, Any]], key: str = "end") -> str:
+    """``mean ± std [mean upper]`` of an orderedness and its certified upper bound."""
+    text = fmt_pm(_defined(r[key] for r in rows), 3)
+    uppers = _defined(r.get(f"{key}_upper") for r in rows)
+    exact = all(r.get(f"{key}_exact") for r in rows)
+    if exact:
+        return text + " (exact)"
+    return text + (f" [≤ {statistics.mean(uppers):.3f}]" if uppers else "")
+
+
+# --------------------------------------------------------------------------- complete layer
+
+
+_SCHEME_LABELS = {
+    "none": "none (dense)",
+    "random": "Random",
+    "topk": "Top-K",
+    "dyn_topk": "Dyn. Top-K",
+    "tril": "Tril-damp",
+    "dyn_tril": "Dyn. Tril-damp",
+}
+
+
+def _scheme_label(scheme: str, settings: dict[str, Any]) -> str:
+    keep, damping = settings.get("keep"), settings.get("damping")
+    extra = {"random": f" (p={1 - keep:g})" if keep is not None else "",
+             "topk": f" (k={keep:g})" if keep is not None else "",
+             "dyn_topk": f" (k={keep:g})" if keep is not None else "",
+             "tril": f" (f={damping:g})" if damping is not None else "",
+             "dyn_tril": f" (f={damping:g})" if damping is not None else ""}.get(scheme, "")
+    return _SCHEME_LABELS.get(scheme, scheme) + extra
+
+
+def _ordering_tests(groups: list[tuple[Any, list[dict[str, Any]]]],
+                    reference: Any) -> list[dict[str, Any]]:
+    """Per group: p-values of excess > 0 (pattern null) and of change > the reference's change,
+    Holm-adjusted across the groups."""
+    p_excess = [_p_greater_than_zero([r.get("excess_pattern") for r in rows])
+                for _, rows in groups]
+    p_change = []
+    for key, rows in groups:
+        ref = reference(key)
+        if ref is None or ref is rows:
+            p_change.append(None)
+        else:
+            p_change.append(_p_greater([r["change"] for r in rows], [r["change"] for r in ref]))
+    a_excess, a_change = holm(p_excess), holm(p_change)
+    return [{"p_excess": pe, "adj_excess": ae, "p_change": pc, "adj_change": ac}
+            for pe, ae, pc, ac in zip(p_excess, a_excess, p_change, a_change, strict=True)]
+
+
+def _complete_groups(rows: Sequence[dict[str, Any]]) -> list[tuple[tuple[int, int, str],
+                                                                    list[dict[str, Any]]]]:
+    groups: dict[tuple[int, int, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["model"] == "complete":
+            groups.setdefault((r["hidden"], r["iterations"], r["scheme"]), []).append(r)
+    return list(groups.items())
+
+
+def _mlp_groups(rows: Sequence[dict[str, Any]]) -> list[tuple[tuple[int, str, str, str],
+                                                               list[dict[str, Any]]]]:
+    groups: dict[tuple[int, str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["model"] == "mlp":
+            groups.setdefault((r["hidden"], r["role"], r["recipe"], r["arch"]), []).append(r)
+    return list(groups.items())
+
+
+def complete_markdown(doc: dict[str, Any]) -> str:
+    """The tables of experiment 2, the tests against the null model and the accuracy goals."""
+    s = doc["settings"]
+    rows = doc["rows"]
+    lines = _header(doc, "The complete layer trained with each pruning scheme")
+    lines += [
+        f"`CompletePerceptron(784, H, 10, T)`, weights `{s['init']}`, Adam (lr {s['lr']}), "
+        f"batch {s['batch_size']}, {s['epochs']} epoch(s), BCE of the sigmoid outputs against "
+        "one-hot labels; each scheme applied in place after every optimiser step (the "
+        "paper's way), dynamic schemes with progress = step / steps. Seeds: "
+        f"{s['seeds']}. Orderedness: the paper's metric (outputs fixed first, inputs "
+        "dropped), with the certified upper bound in brackets (each measurement limited to "
+        f"{s.get('metric_time_limit', 'no')} s). Null models: {s['null_samples']} shuffles per "
+        "seed of the same weights over the same nonzero positions (*pattern*) or over all "
+        "positions (*all*); excess = orderedness - null mean.",
+        "",
+        "p-values: one-sided t-tests over seeds; *excess > 0*: is the trained, pruned layer "
+        "more ordered than its own weights placed at random on its own sparsity pattern? "
+        "*Δ > none*: did the scheme raise orderedness more than training without pruning "
+        "(Welch)? `*` = significant at 5 % after Holm's correction over all rows of the "
+        "table.",
+        "",
+    ]
+    groups = _complete_groups(rows)
+    lookup = {key: rs for key, rs in groups}
+    tests = _ordering_tests(groups, lambda key: lookup.get((key[0], key[1], "none")))
+    headers = ["H", "T", "scheme", "test accuracy", "sparsity (mask mean)",
+               "orderedness start", "orderedness end [upper bound]", "Δ orderedness",
+               "p: Δ > none", "excess (pattern null)", "p: excess > 0", "excess (all null)"]
+    table = []
+    for ((H, T, scheme), rs), t in zip(groups, tests, strict=True):
+        table.append([
+            H, T, _scheme_label(scheme, s),
+            fmt_pm([r["test_accuracy"] for r in rs], 4),
+            f"{_mean(r['sparsity'] for r in rs):.3f} ({_mean(r['mask_mean'] for r in rs):.3f})",
+            fmt_pm(_defined(r["start"] for r in rs), 3),
+            _fmt_ordering(rs),
+            fmt_pm(_defined(r["change"] for r in rs), 3),
+            _fmt_p(t["p_change"], t["adj_change"]),
+            fmt_pm(_defined(r.get("excess_pattern") for r in rs), 4),
+            _fmt_p(t["p_excess"], t["adj_excess"]),
+            fmt_pm(_defined(r.get("excess_all") for r in rs), 4),
+        ])
+    lines.append(markdown_table(headers, table))
+    mlps = _mlp_groups(rows)
+    if mlps:
+        lines += ["", "### The MLP references (same data, batches and epochs)", ""]
+        table = [[H, f"{arch} ({role})", recipe, rs[0]["parameters"],
+                  fmt_pm([r["test_accuracy"] for r in rs], 4)]
+                 for (H, role, recipe, arch), rs in mlps]
+        lines.append(markdown_table(["H", "MLP", "recipe", "parameters", "test accuracy"],
+                                    table))
+    lines += ["", "### Goals", ""] + _complete_goals(groups, mlps)
+    lines += ["", _null_summary(groups, tests, s)]
+    return "\n".join(lines) + "\n"
+
+
+def _complete_goals(groups: list[tuple[tuple[int, int, str], list[dict[str, Any]]]],
+                    mlps: list[tuple[tuple[int, str, str, str], list[dict[str, Any]]]]
+                    ) -> list[str]:
+    lookup = {key: rs for key, rs in groups}
+    mlp = {(H, role, recipe): rs for (H, role, recipe, _), rs in mlps}
+    out = []
+    for (H, T, scheme), rs in groups:
+        if scheme not in ("topk", "dyn_topk"):
+            continue
+        acc = _mean(r["test_accuracy"] for r in rs)
+        dense = lookup.get((H, T, "none"))
+        parts = []
+        if dense:
+            gap = 100 * (_mean(r["test_accuracy"] for r in dense) - acc)
+            parts.append(f"{_points(gap)} the dense complete layer (goal: at most 1 below: "
+                         f"{'met' if gap <= 1.0 else 'missed'})")
+        for recipe in ("sigmoid", "relu"):
+            ref = mlp.get((H, "same-params", recipe))
+            if ref:
+                gap = 100 * (_mean(r["test_accuracy"] for r in ref) - acc)
+                parts.append(f"{_points(gap)} the equal-parameter MLP, {recipe} recipe (goal: "
+                             f"at most 2 below: {'met' if gap <= 2.0 else 'missed'})")
+        if parts:
+            out.append(f"- H={H}, T={T}, {_SCHEME_LABELS[scheme]} (accuracy {acc:.4f}): "
+                       + "; ".join(parts) + ".")
+    return out or ["- (no Top-K rows in this run)"]
+
+
+def _points(gap: float) -> str:
+    """``gap`` accuracy points of a reference minus ours, in words."""
+    return f"{abs(gap):.2f} points {'below' if gap > 0 else 'above'}"
+
+
+def _null_summary(groups: list[tuple[tuple[int, int, str], list[dict[str, Any]]]],
+                  tests: list[dict[str, Any]], settings: dict[str, Any]) -> str:
+    parts = []
+    for scheme in dict.fromkeys(key[2] for key, _ in groups):
+        mine = [t for (key, _), t in zip(groups, tests, strict=True) if key[2] == scheme]
+        tested = [t for t in mine if t["adj_excess"] is not None]
+        raised = [t for t in tested if t["adj_excess"] < 0.05]
+        parts.append(f"{_scheme_label(scheme, settings)}: {len(raised)} of {len(tested)}")
+    return ("Orderedness beyond the pattern null (excess > 0, Holm-adjusted p < 0.05), "
+            "settings per scheme: " + "; ".join(parts) + ".")
+
+
+def complete_figure(doc: dict[str, Any], path: str | Path) -> Path:
+    """Per H: test accuracy and end orderedness (with the pattern null's mean) per scheme and T."""
+    groups = _complete_groups(doc["rows"])
+    hidden = list(dict.fromkeys(key[0] for key, _ in groups))
+    schemes = list(dict.fromkeys(key[2] for key, _ in groups))
+    iters = list(dict.fromkeys(key[1] for key, _ in groups))
+    lookup = {key: rs for key, rs in groups}
+    fig, axes = _subplots(2, len(hidden), figsize=(5.5 * len(hidden), 7.5), squeeze=False)
+    width = 0.8 / max(len(schemes), 1)
+    for col, H in enumerate(hidden):
+        ax_a, ax_o = axes[0][col], axes[1][col]
+        for j, scheme in enumerate(schemes):
+            xs, acc, acc_e, end, end_e, null = [], [], [], [], [], []
+            for i, T in enumerate(iters):
+                rs = lookup.get((H, T, scheme))
+                if not rs:
+                    continue
+                xs.append(i + (j - (len(schemes) - 1) / 2) * width)
+                a = [r["test_accuracy"] for r in rs]
+                o = _defined(r["end"] for r in rs)
+                acc.append(statistics.mean(a))
+                acc_e.append(statistics.stdev(a) if len(a) > 1 else 0.0)
+                end.append(statistics.mean(o) if o else float("nan"))
+                end_e.append(statistics.stdev(o) if len(o) > 1 else 0.0)
+                null.append(_mean(r.get("null_pattern_mean") for r in rs))
+            label = _SCHEME_LABELS.get(scheme, scheme)
+            ax_a.bar(xs, acc, width, yerr=acc_e, capsize=2, label=label)
+            ax_o.bar(xs, end, width, yerr=end_e, capsize=2, label=label)
+            ax_o.plot(xs, null, "k_", markersize=10)
+        for ax, ylabel in ((ax_a, "test accuracy"), (ax_o, "end orderedness (— null mean)")):
+            ax.set_xticks(range(len(iters)), [f"T={T}" for T in iters])
+            ax.set_ylabel(ylabel)
+            ax.grid(alpha=0.3, axis="y")
+        lo = min((_mean(r["test_accuracy"] for r in rs) for _, rs in groups), default=0.0)
+        ax_a.set_ylim(max(0.0, lo - 0.05), 1.0)
+        ax_o.set_ylim(0.4, 1.02)
+        ax_a.set_title(f"H={H} on {doc['dataset']}")
+    axes[0][0].legend(fontsize=7)
+    if doc["quick"]:
+        fig.suptitle("quick run (small subset)", fontsize=9)
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- from MLP
+
+
+def embedding_markdown(doc: dict[str, Any]) -> str:
+    """The table of experiment 3: how orderedness and accuracy move from an embedded MLP."""
+    s = doc["settings"]
+    rows = doc["rows"]
+    lines = _header(doc, "From MLP to complete layer")
+    complete = [r for r in rows if r["model"] == "complete"]
+    gap = max((r["embedding_max_abs_difference"] for r in complete), default=float("nan"))
+    exact = all(r["embedded_exact"] for r in complete)
+    start = _defined(r["embedded_orderedness"] for r in complete)
+    lines += [
+        f"MLP `{s['arch']}` (sigmoid units and outputs, BCE, Adam lr {s['lr']}, batch "
+        f"{s['batch_size']}) trained {s['mlp_epochs']} epoch(s), embedded with "
+        "`CompletePerceptron.from_mlp` (every weight above the diagonal; largest output "
+        f"difference from the MLP on 2000 test images: {gap:.1e}; orderedness "
+        f"{min(start, default=float('nan')):.3f}{' (exact)' if exact else ''}), then "
+        f"fine-tuned {s['finetune_epochs']} epoch(s) as a complete layer (Adam lr "
+        f"{s['finetune_lr']}; every weight free, back connections included) with each scheme "
+        "applied in place after every optimiser step. The MLP also trains on for the same "
+        f"epochs as the reference. Seeds: {s['seeds']}. Excess and p as in experiment 2 "
+        "(`*`: Holm-adjusted p < 0.05 over the rows).",
+        "",
+    ]
+    table = []
+    for stage in ("trained", "continued"):
+        rs = [r for r in rows if r["model"] == "mlp" and r["stage"] == stage]
+        if rs:
+            table.append([f"MLP, {stage} ({rs[0]['epochs']} epochs)", "",
+                          fmt_pm([r["test_accuracy"] for r in rs], 4), "", _fmt_ordering(rs),
+                          "", "", "", ""])
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in complete:
+        groups.setdefault(r["scheme"], []).append(r)
+    items = list(groups.items())
+    tests = _ordering_tests([((None, None, k), v) for k, v in items],
+                            lambda key: groups.get("none"))
+    for (scheme, rs), t in zip(items, tests, strict=True):
+        table.append([
+            "complete layer, fine-tuned", _scheme_label(scheme, s),
+            fmt_pm([r["test_accuracy"] for r in rs], 4),
+            f"{_mean(r['sparsity'] for r in rs):.3f} ({_mean(r['mask_mean'] for r in rs):.3f})",
+            _fmt_ordering(rs),
+            _fmt_p(t["p_change"], t["adj_change"]),
+            fmt_pm(_defined(r.get("excess_pattern") for r in rs), 4),
+            _fmt_p(t["p_excess"], t["adj_excess"]),
+            fmt_pm(_defined(r.get("excess_all") for r in rs), 4),
+        ])
+    headers = ["model", "scheme", "test accuracy", "sparsity (mask mean)",
+               "orderedness end [upper bound]", "p: Δ > none", "excess (pattern null)",
+               "p: excess > 0", "excess (all null)"]
+    lines.append(markdown_table(headers, table))
+    lines += ["", "Orderedness after each fine-tuning epoch (mean over seeds; epoch 0 = the "
+              "embedded MLP):", ""]
+    epochs = max((len(r["curve"]) for r in complete), default=0)
+    curve_rows = []
+    for scheme, rs in items:
+        curve_rows.append([_scheme_label(scheme, s)] + [
+            f"{_mean(r['curve'][e] for r in rs if e < len(r['curve'])):.3f}"
+            for e in range(epochs)])
+    lines.append(markdown_table(["scheme"] + [f"epoch {e}" for e in range(epochs)], curve_rows))
+    return "\n".join(lines) + "\n"
+
+
+def embedding_figure(doc: dict[str, Any], path: str | Path) -> Path:
+    """Orderedness per fine-tuning epoch, and test accuracy, per scheme."""
+    complete = [r for r in doc["rows"] if r["model"] == "complete"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in complete:
+        groups.setdefault(r["scheme"], []).append(r)
+    fig, (ax_o, ax_a) = _subplots(1, 2, figsize=(11, 4.2))
+    for scheme, rs in groups.items():
+        epochs = max(len(r["curve"]) for r in rs)
+        mean = [_mean(r["curve"][e] for r in rs if e < len(r["curve"])) for e in range(epochs)]
+        ax_o.plot(range(epochs), mean, "o-", label=_SCHEME_LABELS.get(scheme, scheme))
+    ax_o.set_xlabel("fine-tuning epoch (0 = embedded MLP)")
+    ax_o.set_ylabel("orderedness")
+    ax_o.grid(alpha=0.3)
+    ax_o.legend(fontsize=7)
+    labels, accs, errs = [], [], []
+    for stage in ("trained", "continued"):
+        rs = [r["test_accuracy"] for r in doc["rows"] if r["model"] == "mlp"
+              and r["stage"] == stage]
+        if rs:
+            labels.append(f"MLP {stage}")
+            accs.append(statistics.mean(rs))
+            errs.append(statistics.stdev(rs) if len(rs) > 1 else 0.0)
+    for scheme, rs in groups.items():
+        a = [r["test_accuracy"] for r in rs]
+        labels.append(_SCHEME_LABELS.get(scheme, scheme))
+        accs.append(statistics.mean(a))
+        errs.append(statistics.stdev(a) if len(a) > 1 else 0.0)
+    ax_a.bar(range(len(labels)), accs, yerr=errs, capsize=3)
+    ax_a.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+    ax_a.set_ylim(max(0.0, min(accs, default=0.0) - 0.05), 1.0)
+    ax_a.set_ylabel("test accuracy")
+    ax_a.grid(alpha=0.3, axis="y")
+    ax_o.set_title(f"{doc['settings']['arch']} embedded, on {doc['dataset']}")
+    if doc["quick"]:
+        fig.suptitle("quick run (small subset)", fontsize=9)
+    return _save(fig, path)
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -398,10 +796,12 @@ def write_outputs(
     out_dir = Path(out_dir)
     stem = output_stem(doc["experiment"], doc["data"]["dataset_key"], doc["quick"])
     paths = {"json": save_json(doc, out_dir / f"{stem}.json")} if write_json else {}
-    markdown, figure = (
-        (baselines_markdown, baselines_figure) if doc["experiment"] == "baselines"
-        else (cost_markdown, cost_figure)
-    )
+    markdown, figure = {
+        "baselines": (baselines_markdown, baselines_figure),
+        "cost": (cost_markdown, cost_figure),
+        "complete": (complete_markdown, complete_figure),
+        "from-mlp": (embedding_markdown, embedding_figure),
+    }[doc["experiment"]]
     paths["md"] = out_dir / f"{stem}.md"
     paths["md"].write_text(markdown(doc))
     paths["png"] = figure(doc, out_dir / f"{stem}.png")
