@@ -50,7 +50,7 @@ import time
 
 import numpy as np
 
-from torch_orderedness.metric.exact import order_cost
+from torch_orderedness.metric.exact import _check_square, order_cost
 
 __all__ = ["eades_order", "insertion_search", "heuristic_order", "default_restarts"]
 
@@ -66,14 +66,7 @@ def _check_matrix(A: object, name: str = "A") -> np.ndarray:
     """``A`` as a float64 square nonnegative finite matrix (a copy is not made when possible)."""
     if hasattr(A, "detach"):  # a torch tensor
         A = A.detach().cpu().numpy()
-    a = np.asarray(A)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    a = a.astype(np.float64, copy=False)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"{name} must be a square 2-D matrix (n, n), got shape {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains non-finite entries (NaN or inf)")
+    a = _check_square(A, name)
     if (a < 0).any():
         raise ValueError(f"{name} must be nonnegative (take abs() of a weight first)")
     return a
