@@ -739,6 +739,8 @@ def embedding_figure(doc: dict[str, Any], path: str | Path) -> Path:
         epochs = max(len(r["curve"]) for r in rs)
         mean = [_mean(r["curve"][e] for r in rs if e < len(r["curve"])) for e in range(epochs)]
         ax_o.plot(range(epochs), mean, "o-", label=_SCHEME_LABELS.get(scheme, scheme))
+    epochs = max((len(r["curve"]) for r in complete), default=1)
+    ax_o.set_xticks(range(epochs))
     ax_o.set_xlabel("fine-tuning epoch (0 = embedded MLP)")
     ax_o.set_ylabel("orderedness")
     ax_o.grid(alpha=0.3)
