@@ -141,3 +141,12 @@ def test_bad_input() -> None:
         PerceptronEnsemble(2, 2, 2, 1, generators=[torch.Generator()])
     with pytest.raises(IndexError):
         ens.member(3)
+
+
+def test_iterations_of_a_call_must_be_a_positive_int() -> None:
+    ensemble = PerceptronEnsemble(2, 2, 3, 1)
+    x = torch.rand(4, 2)
+    with pytest.raises(TypeError, match="iterations"):
+        ensemble(x, iterations=2.0)
+    with pytest.raises(ValueError, match="iterations"):
+        ensemble(x, iterations=0)

@@ -187,3 +187,11 @@ def test_bad_options():
         heuristic_order(A, restarts=-1)
     with pytest.raises(ValueError, match="permutation"):
         insertion_search(A, np.array([0, 0, 1]))
+
+
+def test_restarts_must_be_a_nonnegative_int():
+    A = np.ones((3, 3))
+    with pytest.raises(TypeError, match="restarts"):
+        heuristic_order(A, restarts=1.5)
+    with pytest.raises(ValueError, match="restarts"):
+        heuristic_order(A, restarts=-1)

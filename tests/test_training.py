@@ -482,8 +482,10 @@ def test_threads_are_set_for_the_run_only(monkeypatch) -> None:
     monkeypatch.setattr("torch_orderedness.training.SMALL_MODEL", 47)  # XOR's layer has 54
     train(None, xor(), seed=0, steps=1, loss=loss)
     assert seen[-1] == before
-    with pytest.raises(ValueError, match="threads"):
+    with pytest.raises(TypeError, match="threads"):
         train(None, xor(), steps=1, threads="many")
+    with pytest.raises(ValueError, match="threads"):
+        train(None, xor(), steps=1, threads=0)
 
 
 def test_nan_loss_is_an_error() -> None:

@@ -200,7 +200,9 @@ class PerceptronEnsemble(nn.Module):
             iterations: overrides the default number of iterations.
         """
         steps = self.iterations if iterations is None else iterations
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        if isinstance(steps, bool) or not isinstance(steps, int):
+            raise TypeError(f"iterations must be an int >= 1, got {steps!r}")
+        if steps < 1:
             raise ValueError(f"iterations must be an int >= 1, got {steps!r}")
         if not isinstance(x, Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")

@@ -1439,7 +1439,9 @@ def _raise_if_diverged(model: nn.Module, members: int | None, seeds: Sequence[in
 def _check_threads(threads: object) -> None:
     if threads is None or threads == "auto":
         return
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads must be an int >= 1, None or 'auto', got {threads!r}")
+    if threads < 1:
         raise ValueError(f"threads must be an int >= 1, None or 'auto', got {threads!r}")
 
 

@@ -314,7 +314,9 @@ def heuristic_order(
     limit = _check_time_limit(time_limit)
     if restarts is None:
         restarts = default_restarts(a.shape[0])
-    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 0:
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)):
+        raise TypeError(f"restarts must be an int >= 0, got {restarts!r}")
+    if restarts < 0:
         raise ValueError(f"restarts must be an int >= 0, got {restarts!r}")
     n = a.shape[0]
     if n <= 1:
