@@ -277,6 +277,7 @@ def train_complete(
         "start": result.start_orderedness,
         "start_lower": result.start.lower if result.start is not None else None,
         "start_upper": result.start.upper if result.start is not None else None,
+        "start_exact": bool(result.start.exact) if result.start is not None else False,
         "curve_steps": result.orderedness_steps.tolist(),
         "curve": result.orderedness.tolist(),
         "curve_upper": result.orderedness_upper.tolist(),

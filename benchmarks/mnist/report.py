@@ -545,7 +545,8 @@ def complete_markdown(doc: dict[str, Any]) -> str:
     lookup = {key: rs for key, rs in groups}
     tests = _ordering_tests(groups, lambda key: lookup.get((key[0], key[1], "none")))
     headers = ["H", "T", "scheme", "test accuracy", "sparsity (mask mean)",
-               "orderedness start", "orderedness end [upper bound]", "Δ orderedness",
+               "orderedness start [upper bound]", "orderedness end [upper bound]",
+               "Δ orderedness",
                "p: Δ > none", "excess (pattern null)", "p: excess > 0", "excess (all null)"]
     table = []
     for ((H, T, scheme), rs), t in zip(groups, tests, strict=True):
@@ -553,7 +554,7 @@ def complete_markdown(doc: dict[str, Any]) -> str:
             H, T, _scheme_label(scheme, s),
             fmt_pm([r["test_accuracy"] for r in rs], 4),
             f"{_mean(r['sparsity'] for r in rs):.3f} ({_mean(r['mask_mean'] for r in rs):.3f})",
-            fmt_pm(_defined(r["start"] for r in rs), 3),
+            _fmt_ordering(rs, "start"),
             _fmt_ordering(rs),
             fmt_pm(_defined(r["change"] for r in rs), 3),
             _fmt_p(t["p_change"], t["adj_change"]),
