@@ -396,3 +396,19 @@ def test_significance_helpers_against_the_t_distribution():
     assert _p_greater_than_zero([0.1]) is None and _p_greater_than_zero([0.2, 0.2]) is None
     # Holm: sorted p times (m - rank), running maximum, capped at 1
     assert holm([0.04, 0.001, 0.03, 0.5]) == [0.09, 0.004, 0.09, 0.5]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["benchmarks.mnist.complete", "benchmarks.mnist.embedding", "benchmarks.mnist.report",
+     "benchmarks.mnist.models", "benchmarks.mnist.baselines", "benchmarks.mnist.cost",
+     "benchmarks.mnist.data", "benchmarks.bench_report"],
+)
+def test_docstring_examples(name):
+    """benchmarks/ is outside pytest's doctest paths; its examples are checked here."""
+    import doctest
+    import importlib
+
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -33,9 +33,9 @@ Example::
 
     >>> cfg = CompleteConfig(hidden=[8], iterations=[2], schemes=["none", "topk"], seeds=[0])
     >>> [spec.label for spec in prune_specs("topk", cfg)]
-    ['topk(k=0.5)']
-    >>> cfg.runs()
-    2
+    ['topk(k=0.5)@weight']
+    >>> cfg.runs()  # two complete layers and four MLP references (2 sizes x 2 recipes)
+    6
 """
 
 from __future__ import annotations
