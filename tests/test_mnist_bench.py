@@ -313,6 +313,8 @@ def test_complete_layer_runs_record_what_the_model_shows(tmp_path, no_download):
             assert r["mask_mean"] == pytest.approx(1 - f * lower / n)
         if r["scheme"] == "none":
             assert r["sparsity"] == 0.0 and r["mask_mean"] == 1.0
+            # no zeros: both nulls shuffle the same entries with the same draws
+            assert r["null_pattern"] == r["null_all"]
         assert (tmp_path / "tb" / "H4-T2" / r["scheme"] / f"seed_{r['seed']}").is_dir()
     # every seed starts from the same initial layer, whatever the scheme
     for seed in (0, 1):

@@ -482,12 +482,20 @@ def _scheme_label(scheme: str, settings: dict[str, Any]) -> str:
     return _SCHEME_LABELS.get(scheme, scheme) + extra
 
 
+def _pattern_order(r: dict[str, Any]) -> float | None:
+    """How much more ordered the weight's own sparsity pattern is than a random one of the
+    same sparsity: the pattern null's mean minus the all-positions null's mean."""
+    a, b = r.get("null_pattern_mean"), r.get("null_all_mean")
+    return None if a is None or b is None else a - b
+
+
 def _ordering_tests(groups: list[tuple[Any, list[dict[str, Any]]]],
                     reference: Any) -> list[dict[str, Any]]:
-    """Per group: p-values of excess > 0 (pattern null) and of change > the reference's change,
-    Holm-adjusted across the groups."""
+    """Per group: p-values of excess > 0 (pattern null), of pattern order > 0 and of change >
+    the reference's change, each Holm-adjusted across the groups."""
     p_excess = [_p_greater_than_zero([r.get("excess_pattern") for r in rows])
                 for _, rows in groups]
+    p_pattern = [_p_greater_than_zero([_pattern_order(r) for r in rows]) for _, rows in groups]
     p_change = []
     for key, rows in groups:
         ref = reference(key)
@@ -495,9 +503,11 @@ def _ordering_tests(groups: list[tuple[Any, list[dict[str, Any]]]],
             p_change.append(None)
         else:
             p_change.append(_p_greater([r["change"] for r in rows], [r["change"] for r in ref]))
-    a_excess, a_change = holm(p_excess), holm(p_change)
-    return [{"p_excess": pe, "adj_excess": ae, "p_change": pc, "adj_change": ac}
-            for pe, ae, pc, ac in zip(p_excess, a_excess, p_change, a_change, strict=True)]
+    a_excess, a_change, a_pattern = holm(p_excess), holm(p_change), holm(p_pattern)
+    return [{"p_excess": pe, "adj_excess": ae, "p_change": pc, "adj_change": ac,
+             "p_pattern": pp, "adj_pattern": ap}
+            for pe, ae, pc, ac, pp, ap in zip(p_excess, a_excess, p_change, a_change, p_pattern,
+                                             a_pattern, strict=True)]
 
 
 def _complete_groups(rows: Sequence[dict[str, Any]]) -> list[tuple[tuple[int, int, str],
@@ -536,9 +546,11 @@ def complete_markdown(doc: dict[str, Any]) -> str:
         "",
         "p-values: one-sided t-tests over seeds; *excess > 0*: is the trained, pruned layer "
         "more ordered than its own weights placed at random on its own sparsity pattern? "
-        "*Δ > none*: did the scheme raise orderedness more than training without pruning "
-        "(Welch)? `*` = significant at 5 % after Holm's correction over all rows of the "
-        "table.",
+        "*pattern order* = pattern-null mean - all-null mean: is the set of connections the "
+        "scheme kept more ordered than a random set of the same sparsity (0 for random "
+        "pruning, by construction)? *Δ > none*: did the scheme raise orderedness more than "
+        "training without pruning (Welch)? `*` = significant at 5 % after Holm's correction "
+        "over all rows of the table.",
         "",
     ]
     groups = _complete_groups(rows)
@@ -547,7 +559,8 @@ def complete_markdown(doc: dict[str, Any]) -> str:
     headers = ["H", "T", "scheme", "test accuracy", "sparsity (mask mean)",
                "orderedness start [upper bound]", "orderedness end [upper bound]",
                "Δ orderedness",
-               "p: Δ > none", "excess (pattern null)", "p: excess > 0", "excess (all null)"]
+               "p: Δ > none", "excess (pattern null)", "p: excess > 0", "excess (all null)",
+               "pattern order", "p: pattern order > 0"]
     table = []
     for ((H, T, scheme), rs), t in zip(groups, tests, strict=True):
         table.append([
@@ -561,6 +574,8 @@ def complete_markdown(doc: dict[str, Any]) -> str:
             fmt_pm(_defined(r.get("excess_pattern") for r in rs), 4),
             _fmt_p(t["p_excess"], t["adj_excess"]),
             fmt_pm(_defined(r.get("excess_all") for r in rs), 4),
+            fmt_pm(_defined(_pattern_order(r) for r in rs), 4),
+            _fmt_p(t["p_pattern"], t["adj_pattern"]),
         ])
     lines.append(markdown_table(headers, table))
     mlps = _mlp_groups(rows)
@@ -611,14 +626,22 @@ def _points(gap: float) -> str:
 
 def _null_summary(groups: list[tuple[tuple[int, int, str], list[dict[str, Any]]]],
                   tests: list[dict[str, Any]], settings: dict[str, Any]) -> str:
-    parts = []
-    for scheme in dict.fromkeys(key[2] for key, _ in groups):
-        mine = [t for (key, _), t in zip(groups, tests, strict=True) if key[2] == scheme]
-        tested = [t for t in mine if t["adj_excess"] is not None]
-        raised = [t for t in tested if t["adj_excess"] < 0.05]
-        parts.append(f"{_scheme_label(scheme, settings)}: {len(raised)} of {len(tested)}")
-    return ("Orderedness beyond the pattern null (excess > 0, Holm-adjusted p < 0.05), "
-            "settings per scheme: " + "; ".join(parts) + ".")
+    def count(key: str) -> str:
+        parts = []
+        for scheme in dict.fromkeys(k[2] for k, _ in groups):
+            mine = [t for (k, _), t in zip(groups, tests, strict=True) if k[2] == scheme]
+            tested = [t for t in mine if t[key] is not None]
+            raised = [t for t in tested if t[key] < 0.05]
+            if tested:  # no zeros (dense, Tril-damp): both nulls coincide, nothing to test
+                parts.append(f"{_scheme_label(scheme, settings)}: {len(raised)} of "
+                             f"{len(tested)}")
+        return "; ".join(parts) or "none tested"
+
+    return ("Settings per scheme where the layer is more ordered than its weights shuffled "
+            "over its own pattern (excess > 0, Holm-adjusted p < 0.05): "
+            + count("adj_excess") + ". Where the kept connections are more ordered than a "
+            "random pattern of the same sparsity (pattern order > 0): "
+            + count("adj_pattern") + ".")
 
 
 def complete_figure(doc: dict[str, Any], path: str | Path) -> Path:
@@ -685,8 +708,8 @@ def embedding_markdown(doc: dict[str, Any]) -> str:
         f"fine-tuned {s['finetune_epochs']} epoch(s) as a complete layer (Adam lr "
         f"{s['finetune_lr']}; every weight free, back connections included) with each scheme "
         "applied in place after every optimiser step. The MLP also trains on for the same "
-        f"epochs as the reference. Seeds: {s['seeds']}. Excess and p as in experiment 2 "
-        "(`*`: Holm-adjusted p < 0.05 over the rows).",
+        f"epochs as the reference. Seeds: {s['seeds']}. Excess, pattern order and p as in "
+        "experiment 2 (`*`: Holm-adjusted p < 0.05 over the rows).",
         "",
     ]
     table = []
@@ -695,7 +718,7 @@ def embedding_markdown(doc: dict[str, Any]) -> str:
         if rs:
             table.append([f"MLP, {stage} ({rs[0]['epochs']} epochs)", "",
                           fmt_pm([r["test_accuracy"] for r in rs], 4), "", _fmt_ordering(rs),
-                          "", "", "", ""])
+                          "", "", "", "", "", ""])
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in complete:
         groups.setdefault(r["scheme"], []).append(r)
@@ -712,10 +735,12 @@ def embedding_markdown(doc: dict[str, Any]) -> str:
             fmt_pm(_defined(r.get("excess_pattern") for r in rs), 4),
             _fmt_p(t["p_excess"], t["adj_excess"]),
             fmt_pm(_defined(r.get("excess_all") for r in rs), 4),
+            fmt_pm(_defined(_pattern_order(r) for r in rs), 4),
+            _fmt_p(t["p_pattern"], t["adj_pattern"]),
         ])
     headers = ["model", "scheme", "test accuracy", "sparsity (mask mean)",
                "orderedness end [upper bound]", "p: Δ > none", "excess (pattern null)",
-               "p: excess > 0", "excess (all null)"]
+               "p: excess > 0", "excess (all null)", "pattern order", "p: pattern order > 0"]
     lines.append(markdown_table(headers, table))
     lines += ["", "Orderedness after each fine-tuning epoch (mean over seeds; epoch 0 = the "
               "embedded MLP):", ""]
