@@ -510,6 +510,22 @@ def _ordering_tests(groups: list[tuple[Any, list[dict[str, Any]]]],
                                              a_pattern, strict=True)]
 
 
+def _accuracy_cells(rs: Sequence[dict[str, Any]]) -> list[str]:
+    """Test accuracy, and sparsity with the mean mask value, over seeds."""
+    return [fmt_pm([r["test_accuracy"] for r in rs], 4),
+            f"{_mean(r['sparsity'] for r in rs):.3f} ({_mean(r['mask_mean'] for r in rs):.3f})"]
+
+
+def _test_cells(rs: Sequence[dict[str, Any]], t: dict[str, Any]) -> list[str]:
+    """p of Δ > none, the excesses over both nulls and the pattern order, with their p."""
+    return [_fmt_p(t["p_change"], t["adj_change"]),
+            fmt_pm(_defined(r.get("excess_pattern") for r in rs), 4),
+            _fmt_p(t["p_excess"], t["adj_excess"]),
+            fmt_pm(_defined(r.get("excess_all") for r in rs), 4),
+            fmt_pm(_defined(_pattern_order(r) for r in rs), 4),
+            _fmt_p(t["p_pattern"], t["adj_pattern"])]
+
+
 def _complete_groups(rows: Sequence[dict[str, Any]]) -> list[tuple[tuple[int, int, str],
                                                                     list[dict[str, Any]]]]:
     groups: dict[tuple[int, int, str], list[dict[str, Any]]] = {}
@@ -565,17 +581,11 @@ def complete_markdown(doc: dict[str, Any]) -> str:
     for ((H, T, scheme), rs), t in zip(groups, tests, strict=True):
         table.append([
             H, T, _scheme_label(scheme, s),
-            fmt_pm([r["test_accuracy"] for r in rs], 4),
-            f"{_mean(r['sparsity'] for r in rs):.3f} ({_mean(r['mask_mean'] for r in rs):.3f})",
+            *_accuracy_cells(rs),
             _fmt_ordering(rs, "start"),
             _fmt_ordering(rs),
             fmt_pm(_defined(r["change"] for r in rs), 3),
-            _fmt_p(t["p_change"], t["adj_change"]),
-            fmt_pm(_defined(r.get("excess_pattern") for r in rs), 4),
-            _fmt_p(t["p_excess"], t["adj_excess"]),
-            fmt_pm(_defined(r.get("excess_all") for r in rs), 4),
-            fmt_pm(_defined(_pattern_order(r) for r in rs), 4),
-            _fmt_p(t["p_pattern"], t["adj_pattern"]),
+            *_test_cells(rs, t),
         ])
     lines.append(markdown_table(headers, table))
     mlps = _mlp_groups(rows)
@@ -728,15 +738,9 @@ def embedding_markdown(doc: dict[str, Any]) -> str:
     for (scheme, rs), t in zip(items, tests, strict=True):
         table.append([
             "complete layer, fine-tuned", _scheme_label(scheme, s),
-            fmt_pm([r["test_accuracy"] for r in rs], 4),
-            f"{_mean(r['sparsity'] for r in rs):.3f} ({_mean(r['mask_mean'] for r in rs):.3f})",
+            *_accuracy_cells(rs),
             _fmt_ordering(rs),
-            _fmt_p(t["p_change"], t["adj_change"]),
-            fmt_pm(_defined(r.get("excess_pattern") for r in rs), 4),
-            _fmt_p(t["p_excess"], t["adj_excess"]),
-            fmt_pm(_defined(r.get("excess_all") for r in rs), 4),
-            fmt_pm(_defined(_pattern_order(r) for r in rs), 4),
-            _fmt_p(t["p_pattern"], t["adj_pattern"]),
+            *_test_cells(rs, t),
         ])
     headers = ["model", "scheme", "test accuracy", "sparsity (mask mean)",
                "orderedness end [upper bound]", "p: Δ > none", "excess (pattern null)",
