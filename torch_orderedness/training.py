@@ -938,9 +938,8 @@ def _loss_vector(plan: _Plan, pred: Tensor, target: Tensor, members: int | None)
 
 
 def _measure(model: nn.Module, members: int | None,
-             options: Mapping[str, Any] | None = None) -> list[Ordering | None]:
+             options: Mapping[str, Any]) -> list[Ordering | None]:
     """One ``Ordering`` per seed (``None`` where the square part is all zero)."""
-    options = dict(options or {})
     count = members or 1
     if not _is_complete(model):
         result = ordering(model, **options)
@@ -1608,7 +1607,7 @@ def train(
     prepared = _prepare(plan, built, None)
     hp = _hparams(plan, prepared, None if seed is None else int(seed), False)
     # everything is checked: from here on, files may be written
-    created = _new_dirs([path] if path is not None else [])
+    created = _new_dir(path)
     own = TensorBoardLogger(path) if path is not None else None
     bar = _bar(plan.steps, show, plan)
     done = [0]
@@ -1617,7 +1616,7 @@ def train(
             (result,) = _execute(plan, prepared, [seed], [gens], [own or logger], [hp], bar,
                                  done)
     except BaseException:
-        _remove_if_unstarted(own and [own], created, done[0])
+        _remove_if_unstarted([own] if own is not None else [], created, done[0])
         raise
     finally:
         bar.close()
@@ -1626,29 +1625,24 @@ def train(
     return result
 
 
-def _new_dirs(paths: Sequence[Path]) -> list[Path]:
-    """The outermost missing directory of each path (what creating it would add)."""
-    out = []
-    for path in paths:
-        top = None
-        for p in (path, *path.parents):
-            if p.exists():
-                break
-            top = p
-        if top is not None and top not in out:
-            out.append(top)
-    return out
+def _new_dir(path: Path | None) -> Path | None:
+    """The outermost directory that creating ``path`` would add (``None``: none)."""
+    top = None
+    for p in () if path is None else (path, *path.parents):
+        if p.exists():
+            break
+        top = p
+    return top
 
 
-def _remove_if_unstarted(loggers: Sequence[TrainingLogger] | None, created: Sequence[Path],
+def _remove_if_unstarted(loggers: Sequence[TrainingLogger], created: Path | None,
                          steps_done: int) -> None:
-    """After a run that failed before finishing a step, remove the log directories it made."""
-    if steps_done > 0 or not created:
+    """After a run that failed before finishing a step, remove the log directory it made."""
+    if steps_done > 0 or created is None:
         return
-    for log in loggers or ():
+    for log in loggers:
         log.close()
-    for path in created:
-        shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(created, ignore_errors=True)
 
 
 def _bar(total: int, show: bool, plan: _Plan, what: str = "train") -> Any:
@@ -1772,7 +1766,7 @@ def train_seeds(
         hps = [_hparams(plan, p, s, False) | {"batched": False}
                for p, s in zip(preps, seed_list, strict=True)]
     # everything is checked: from here on, files may be written
-    created = _new_dirs([path] if path is not None else [])
+    created = _new_dir(path)
     loggers: list[TensorBoardLogger | None] = [
         TensorBoardLogger(path / f"seed_{s}") if path is not None else None for s in seed_list
     ]
