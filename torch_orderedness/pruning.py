@@ -292,8 +292,6 @@ class _SchemeMixin:
 
     PRUNING_TYPE = "unstructured"
     batch_dims: int = 0
-    # True for schemes whose mask depends on the tensor's shape beyond its entries
-    _needs_shape: bool = False
 
     def _check_tensor(self, t: Tensor) -> None:
         _check_finite(t)
@@ -323,13 +321,6 @@ class _SchemeMixin:
         if not isinstance(tensor, Tensor):
             raise AttributeError(f"{type(module).__name__} has no parameter named {name!r}")
         _check_importance_scores(importance_scores, tensor)
-        if method._needs_shape and method.batch_dims and _already_pruned(module, name):
-            raise ValueError(
-                f"{cls.__name__}(batch_dims={method.batch_dims}) on an already pruned tensor: "
-                "torch would hand it only the unpruned entries, as one flat vector without "
-                "the batch dimensions. Call prune.remove(module, name) first, or use "
-                "InPlacePruner."
-            )
         method._check_tensor(tensor if importance_scores is None else importance_scores)
         with _restored_on_error(module):
             return super().apply(  # type: ignore[misc]
@@ -450,8 +441,6 @@ class TopK(_SchemeMixin, prune.BasePruningMethod):
         tensor([[1., 0.],
                 [0., 1.]])
     """
-
-    _needs_shape = True
 
     def __init__(self, k: float, *, batch_dims: int = 0) -> None:
         self.k = _check_unit("k", k)
