@@ -277,6 +277,24 @@ def _order_one(
     )
 
 
+def _solve(
+    w: object,
+    outputs: int | None,
+    inputs: int | None,
+    method: str,
+    time_limit: float | None,
+    seed: int | None,
+    bound: bool,
+) -> tuple[tuple[Ordering, ...], bool]:
+    """Check the options, read ``w``'s matrices and solve each: ``(results, batched)``."""
+    _check_options(method, time_limit, seed)
+    graph = neuron_graph(w, outputs=outputs, inputs=inputs)
+    results = tuple(
+        _order_one(S, graph.outputs, method, time_limit, seed, bound) for S in graph.matrices
+    )
+    return results, graph.batched
+
+
 def ordering(
     w: object,
     *,
@@ -337,10 +355,8 @@ def ordering(
         >>> r.value, r.permutation, r.exact
         (1.0, (0, 2, 1), True)
     """
-    _check_options(method, time_limit, seed)
-    graph = neuron_graph(w, outputs=outputs, inputs=inputs)
-    results = tuple(_order_one(S, graph.outputs, method, time_limit, seed) for S in graph.matrices)
-    return results if graph.batched else results[0]
+    results, batched = _solve(w, outputs, inputs, method, time_limit, seed, bound=True)
+    return results if batched else results[0]
 
 
 def orderedness(
@@ -395,13 +411,9 @@ def orderedness(
         >>> [round(v, 4) for v in orderedness(batch)]  # ones: 3 of the 9 always flow back
         [1.0, 0.6667]
     """
-    _check_options(method, time_limit, seed)
-    graph = neuron_graph(w, outputs=outputs, inputs=inputs)
     # the value does not depend on the certified bound (except where ``auto`` lets the bound
     # decide whether the integer program runs), so it is skipped: at N = 256 the bound costs
     # one to three times the search
-    values = tuple(
-        _order_one(S, graph.outputs, method, time_limit, seed, bound=False).value
-        for S in graph.matrices
-    )
-    return values if graph.batched else values[0]
+    results, batched = _solve(w, outputs, inputs, method, time_limit, seed, bound=False)
+    values = tuple(r.value for r in results)
+    return values if batched else values[0]
