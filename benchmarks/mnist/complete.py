@@ -64,6 +64,7 @@ __all__ = [
     "bce_on_outputs",
     "evaluate_outputs",
     "measure",
+    "ordering_fields",
     "train_complete",
     "train_mlp",
     "run_complete",
@@ -187,8 +188,14 @@ def evaluate_outputs(
     return correct / len(y), total / len(y)
 
 
-def _ordering_fields(prefix: str, r: Any) -> dict[str, Any]:
-    return {f"{prefix}": r.value, f"{prefix}_lower": r.lower, f"{prefix}_upper": r.upper,
+def ordering_fields(prefix: str, r: Any) -> dict[str, Any]:
+    """``{prefix, prefix_lower, prefix_upper, prefix_exact}`` of an
+    :class:`~torch_orderedness.Ordering` (``None``, an undefined orderedness: NaN and no bounds).
+    """
+    if r is None:
+        return {prefix: float("nan"), f"{prefix}_lower": None, f"{prefix}_upper": None,
+                f"{prefix}_exact": False}
+    return {prefix: r.value, f"{prefix}_lower": r.lower, f"{prefix}_upper": r.upper,
             f"{prefix}_exact": bool(r.exact)}
 
 
@@ -211,7 +218,7 @@ def measure(weight: Tensor, *, outputs: int, inputs: int, samples: int, seed: in
     """
     if end is None:
         end = ordering(weight, outputs=outputs, inputs=inputs, time_limit=time_limit)
-    row = _ordering_fields("end", end)
+    row = ordering_fields("end", end)
     if samples:
         for shuffle in ("pattern", "all"):
             null = orderedness_null(
@@ -274,10 +281,7 @@ def train_complete(
         "sparsity": float(result.final_sparsity.get("weight", _zeros(model))),
         "mask_mean": (float(result.mask_mean["weight"][-1]) if "weight" in result.mask_mean
                       else 1.0),
-        "start": result.start_orderedness,
-        "start_lower": result.start.lower if result.start is not None else None,
-        "start_upper": result.start.upper if result.start is not None else None,
-        "start_exact": bool(result.start.exact) if result.start is not None else False,
+        **ordering_fields("start", result.start),
         "curve_steps": result.orderedness_steps.tolist(),
         "curve": result.orderedness.tolist(),
         "curve_upper": result.orderedness_upper.tolist(),

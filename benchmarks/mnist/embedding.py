@@ -47,6 +47,7 @@ from benchmarks.mnist.complete import (
     bce_on_outputs,
     evaluate_outputs,
     one_hot,
+    ordering_fields,
     train_complete,
 )
 from benchmarks.mnist.data import MNISTData
@@ -158,7 +159,7 @@ def _train_mlp(model: nn.Module, data: MNISTData, cfg: EmbeddingConfig, seed: in
 def _mlp_orderedness(net: nn.Module, cfg: EmbeddingConfig) -> dict[str, Any]:
     """The MLP's own orderedness (its neuron graph, ``from_mlp`` layout): 1 for any MLP."""
     r = ordering([m for m in net if isinstance(m, nn.Linear)], time_limit=cfg.metric_time_limit)
-    return {"end": r.value, "end_upper": r.upper, "end_exact": bool(r.exact)}
+    return ordering_fields("end", r)
 
 
 def run_embedding(
