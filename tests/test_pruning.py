@@ -106,6 +106,26 @@ def test_topk_keeps_floor_not_round() -> None:
     assert int(TopK(k=0.5).compute_mask(w, torch.ones_like(w)).sum()) == 3  # floor(3.5)
 
 
+def test_static_topk_is_protected_against_decimal_noise() -> None:
+    # 0.57 * 100 = 56.99999999999999 in floating point; a user asking for 0.57 means 57
+    assert 0.57 * 100 < 57
+    w = torch.arange(1.0, 101.0)
+    assert int(TopK(k=0.57).compute_mask(w, torch.ones_like(w)).sum()) == 57
+
+
+def test_dynamic_topk_keeps_the_exact_floor_of_k_x_times_n() -> None:
+    # the paper's XOR at epoch 1 of 1000: k(x) * 48 = 48 - 1.46e-10, so 47 are kept (the
+    # reference's rule); rounding k(x) * n to 9 decimals first would keep all 48
+    x = 1 / 1000
+    k_x = 1 - 0.5 * math.sin(math.pi * x / 2) ** 4
+    assert 48 - 2e-10 < k_x * 48 < 48
+    w = torch.randn(6, 8, generator=torch.Generator().manual_seed(0))
+    mask = DynamicTopK(k=0.5, progress=x).compute_mask(w, torch.ones_like(w))
+    assert int(mask.sum()) == math.floor(k_x * 48) == 47
+    # the smallest |w| is the one dropped
+    assert mask.flatten()[w.abs().flatten().argmin()] == 0
+
+
 def test_topk_batch_dims_is_per_member() -> None:
     w = torch.randn(4, 5, 6, generator=torch.Generator().manual_seed(0))
     mask = TopK(k=0.3, batch_dims=1).compute_mask(w, torch.ones_like(w))

@@ -269,8 +269,22 @@ def _check_finite(t: Tensor, what: str = "the weight") -> None:
 
 
 def _keep_count(k: float, n: int) -> int:
-    """``floor(k * n)``, robust to rounding (``0.29 * 100`` keeps 29, not 28)."""
+    """``floor(k * n)`` for a fraction given by the user, robust to its decimal rounding.
+
+    ``0.29 * 100`` is ``28.999999999999996`` in floating point; a user who asks
+    for ``k = 0.29`` of 100 entries means 29, so ``k * n`` is rounded to 9
+    decimals before the floor.
+    """
     return min(n, int(math.floor(round(k * n, 9))))
+
+
+def _exact_keep_count(k: float, n: int) -> int:
+    """``floor(k * n)`` with no rounding first: Dynamic Top-K's rule (paper and reference).
+
+    ``k(x)`` is computed, not typed by a user, and the reference keeps exactly
+    ``floor(k(x) * n)``: at XOR's epoch 1, ``k(x) * 48 = 48 - 1.46e-10`` keeps 47.
+    """
+    return min(n, int(math.floor(k * n)))
 
 
 def _strictly_lower(shape: torch.Size | tuple[int, ...], device: torch.device) -> Tensor:
@@ -449,6 +463,10 @@ class TopK(_SchemeMixin, prune.BasePruningMethod):
     def _keep_fraction(self) -> float:
         return self.k
 
+    def _n_keep(self, n: int) -> int:
+        """How many of ``n`` entries the mask keeps: ``floor(k * n)`` (decimal-safe)."""
+        return _keep_count(self._keep_fraction(), n)
+
     def _check_tensor(self, t: Tensor) -> None:
         _check_finite(t)
         if self.batch_dims and t.dim() <= self.batch_dims:
@@ -467,7 +485,7 @@ class TopK(_SchemeMixin, prune.BasePruningMethod):
         scores = t.detach().abs().reshape(math.prod(lead), -1).to(torch.float64)
         alive = default_mask.reshape(scores.shape) != 0
         scores = torch.where(alive, scores, torch.full_like(scores, -1.0))
-        n_keep = _keep_count(self._keep_fraction(), scores.shape[1])
+        n_keep = self._n_keep(scores.shape[1])
         keep = torch.zeros_like(scores, dtype=torch.bool)
         if n_keep > 0:
             index = torch.topk(scores, n_keep, dim=1, sorted=False).indices
@@ -485,6 +503,12 @@ class DynamicTopK(TopK):
         schedule: ``"sin4"`` (the paper's ``r(x) = sin(pi x / 2)^4``) or
             ``"cubic"`` (``1 - (1 - x)^3``, Zhu & Gupta); see :data:`SCHEDULES`.
         batch_dims: as for :class:`TopK`.
+
+    It keeps exactly ``floor(k(x) * n)`` entries, with no rounding of
+    ``k(x) * n`` first (the paper's reference implementation's rule: at XOR's
+    first epoch ``k(x) * 48 = 48 - 1.46e-10`` keeps 47); the static
+    :class:`TopK` rounds ``k * n`` to 9 decimals before the floor, because
+    its ``k`` is a decimal typed by a user (``k = 0.57`` of 100 keeps 57).
 
     One call through torch (``DynamicTopK.apply``, :func:`dynamic_topk_prune`,
     ``prune.global_unstructured``) prunes once, to ``k(x)`` at the given
@@ -525,6 +549,10 @@ class DynamicTopK(TopK):
 
     def _keep_fraction(self) -> float:
         return self.current_k
+
+    def _n_keep(self, n: int) -> int:
+        """``floor(k(x) * n)`` exactly, as the paper's reference implementation keeps."""
+        return _exact_keep_count(self.current_k, n)
 
 
 def topk_prune(
