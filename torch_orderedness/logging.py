@@ -45,6 +45,8 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from torch_orderedness import _checks
+
 __all__ = [
     "TrainingLogger",
     "TensorBoardLogger",
@@ -288,9 +290,7 @@ def use_progress_bar(enabled: bool | None) -> bool:
     if enabled is None:
         stream = sys.stderr
         return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
-    if not isinstance(enabled, bool):
-        raise TypeError(f"progress_bar must be True, False or None (auto), got {enabled!r}")
-    return enabled
+    return _checks.flag("progress_bar", enabled)
 
 
 class _NoBar:

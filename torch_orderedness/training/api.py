@@ -256,8 +256,9 @@ def train(
         mode: ``"in_place"`` (the paper's) or ``"reparametrize"`` (torch's);
             see the package docstring.
         progress: ``"epoch"`` (``epoch / epochs``, the paper's), ``"step"``
-            (``(k - 1) / steps`` at step ``k``) or ``f(step_index, steps) -> float``
-            (0-based index, values in [0, 1]).
+            (``(k - 1) / steps`` at step ``k``), ``"done"`` (``k / steps``: the
+            last step applies the dynamic schemes' final target) or
+            ``f(step_index, steps) -> float`` (0-based index, values in [0, 1]).
         update: ``False`` runs no optimiser steps: the schemes are applied
             ``steps`` times to the initial weights (the paper's "untrained"
             column: XOR, 10 steps); losses are still recorded.
