@@ -310,6 +310,7 @@ def train(
         orderedness_options=orderedness_options, log_every=log_every, stop_loss=stop_loss,
         hparams=hparams,
     )
+    seed = None if seed is None else check_seed(seed)
     gens = None if seed is None else seed_generators(seed)
     targets = _check_log_dirs(log_dir, logger)
     show = use_progress_bar(progress_bar)
@@ -319,7 +320,7 @@ def train(
     if device is not None:
         built = built.to(device)
     prep = prepare(plan, built, None, [seed])
-    hp = _hparams(plan, prep, None if seed is None else int(seed), False)
+    hp = _hparams(plan, prep, seed, False)
     # everything is checked: from here on, files may be written
     done = [0]
     bar = _bar(plan, plan.steps, show, "train")
