@@ -18,7 +18,9 @@ the table and figure from a JSON file without training.
 ``--quick`` runs each experiment on a small subset in about a minute (two
 cores); options given explicitly override the quick settings.  If the data is
 not on disk and cannot be downloaded, the command stops with a message that
-says what to install or where to put the files (exit status 2).
+says what to install or where to put the files (exit status 2); so it does,
+naming the file and what is wrong, before any training if a file is damaged
+(truncated, a wrong IDX header) or a split has more images than labels.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="torchvision root: reads <root>/MNIST/raw/ or <root>/FashionMNIST/raw/ "
                         "and writes uncompressed copies there (default ./data)")
     g.add_argument("--idx-dir", type=Path, default=None,
-                   help="a folder holding the four IDX files, plain or .gz (read only)")
+                   help="a folder holding the four IDX files, plain or .gz (read only): the "
+                        "only source when given; its files replace the copies in <root>")
     g.add_argument("--no-download", action="store_true",
                    help="never try to download (default: torchvision downloads when online)")
     g.add_argument("--train-size", type=int, default=None,
@@ -315,7 +318,7 @@ def run_experiment(experiment: str, args: argparse.Namespace, argv: Sequence[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 when the data is missing)."""
+    """Entry point; returns the exit status (2 when the data is missing or damaged)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.command == "report":
@@ -344,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         experiments = list(report.EXPERIMENTS) if args.command == "all" else [args.command]
         for experiment in experiments:
             run_experiment(experiment, args, argv)
-    except data_mod.DataNotFoundError as err:
+    except (data_mod.DataNotFoundError, data_mod.DataFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
