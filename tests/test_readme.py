@@ -20,7 +20,7 @@ MARKED = re.compile(r"^(\s*)print\((.*)\)\s*#\s*->\s*(.*?)\s*$")
 
 
 def instrument(block: str) -> tuple[str, list[str]]:
-    """The block with every marked ``print(...)`` replaced by a checked call, and the expectations."""
+    """The block with every marked ``print(...)`` replaced by a checked call; the expectations."""
     lines, expected = [], []
     for line in block.splitlines():
         m = MARKED.match(line)
