@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 import sys
@@ -212,7 +213,7 @@ def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
         calls.append(("pairwise", None))
         return 0.0
 
-    def milp_order(A, *, time_limit=None):
+    def milp_order(A, *, time_limit=None, **options):
         calls.append(("milp", time_limit))
         return milp(A)
 
@@ -221,6 +222,9 @@ def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
         module = types.ModuleType(f"{pkg}.{name}")
         for fn in fns:
             setattr(module, fn.__name__, fn)
+        real = importlib.import_module(f"{pkg}.{name}")
+        for constant in [c for c in dir(real) if c.isupper()]:
+            setattr(module, constant, getattr(real, constant))
         monkeypatch.setitem(sys.modules, f"{pkg}.{name}", module)
     return calls
 
@@ -258,7 +262,8 @@ def test_heuristic_with_a_weak_bound_is_not_exact_and_brackets_the_truth(monkeyp
 
 
 def test_auto_beyond_the_exact_limit_tries_the_integer_program(monkeypatch):
-    monkeypatch.setattr(core, "AUTO_EXACT_MAX_HIDDEN", 4)  # small stand-in for the real limit
+    monkeypatch.setattr(core, "AUTO_EXACT_MAX_HIDDEN", 4)  # small stand-ins for the real limits
+    monkeypatch.setattr(core, "AUTO_DP_MAX_HIDDEN", 4)
     W = np.random.default_rng(11).random((7, 7))
 
     def milp(A):

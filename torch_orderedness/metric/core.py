@@ -51,6 +51,7 @@ from torch_orderedness.metric.exact import exact_order, order_cost
 from torch_orderedness.metric.graph import neuron_graph
 
 __all__ = [
+    "AUTO_DP_MAX_HIDDEN",
     "AUTO_EXACT_MAX_HIDDEN",
     "AUTO_MILP_MAX_HIDDEN",
     "AUTO_MILP_TIME_LIMIT",
@@ -63,7 +64,12 @@ __all__ = [
 #: The methods :func:`ordering` accepts: ``"auto"`` (default), ``"exact"`` (dynamic
 #: programming), ``"heuristic"`` (search and certified bound), ``"milp"`` (integer program).
 METHODS: tuple[str, ...] = ("auto", "exact", "heuristic", "milp")
-#: ``method="auto"`` solves exactly by dynamic programming up to this many hidden neurons.
+#: ``method="auto"`` runs the exact DP straight away up to this many hidden neurons
+#: (a few milliseconds: measured faster there than any search, bound or LP).
+AUTO_DP_MAX_HIDDEN: int = 16
+#: ``method="auto"`` is exact up to this many hidden neurons: beyond
+#: :data:`AUTO_DP_MAX_HIDDEN` the search, the bounds and the integer program's LP
+#: stages run first, and the exact DP finishes what they leave open.
 AUTO_EXACT_MAX_HIDDEN: int = 24
 #: ``method="auto"`` tries the integer program up to this many hidden neurons.
 AUTO_MILP_MAX_HIDDEN: int = 40
@@ -163,14 +169,18 @@ def _proves(lower: float, cost: float, scale: float) -> bool:
 
 
 def _bound_decides(method: str, n: int) -> bool:
-    """Whether the bound can change the order found (``auto`` runs the MILP when it fails)."""
+    """Whether the bound can change the order found (``auto`` goes on when it fails)."""
     return method == "auto" and n <= AUTO_MILP_MAX_HIDDEN
+
+
+def _milp_budget(clock: _Clock) -> float | None:
+    return AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
 
 
 def _search_and_bound(
     A: np.ndarray, method: str, clock: _Clock, seed: int | None, bound: bool = True
 ) -> tuple[np.ndarray, float, float, bool, str]:
-    """Heuristic order and certified bound; the integer program where ``auto`` allows it.
+    """Heuristic order and certified bound; with ``auto``, the exact stages after them.
 
     With ``bound=False`` the certified bound is skipped where it cannot change
     the order (see :func:`_bound_decides`); the lower bound returned is then
@@ -178,30 +188,77 @@ def _search_and_bound(
     """
     from torch_orderedness.metric.search import heuristic_order
 
+    n = A.shape[0]
     scale = float(A.sum())
     perm, cost = heuristic_order(A, seed=seed, time_limit=clock.left(0.4))
-    if not bound and not _bound_decides(method, A.shape[0]):
+    if not bound and not _bound_decides(method, n):
         from torch_orderedness.metric.bounds import pairwise_bound
 
         lower = min(float(pairwise_bound(A)), cost)
         return perm, cost, lower, _proves(lower, cost, scale), "heuristic"
-    from torch_orderedness.metric.bounds import lower_bound
+    from torch_orderedness.metric.bounds import (
+        LP_AUTO_GAP,
+        LP_AUTO_MAX_N,
+        LP_AUTO_TIME_LIMIT,
+        lower_bound,
+    )
 
+    auto = method == "auto"
     # the order found and its cost: order_bound proves near-ordered matrices at any size,
-    # and the work stops as soon as a bound meets the cost
-    lower = min(float(lower_bound(A, time_limit=clock.left(0.5), order=perm, upper=cost)), cost)
-    if _proves(lower, cost, scale):
-        return perm, cost, lower, True, "heuristic"
-    if _bound_decides(method, A.shape[0]):
+    # and the work stops as soon as a bound meets the cost; under ``auto`` the LP runs in
+    # the integer program's stages below instead
+    lp: bool | str = False if auto else "auto"
+    lower = min(float(lower_bound(A, lp=lp, time_limit=clock.left(0.5), order=perm,
+                                  upper=cost)), cost)
+    if _proves(lower, cost, scale) or not auto:
+        return perm, cost, lower, _proves(lower, cost, scale), "heuristic"
+    if n <= AUTO_MILP_MAX_HIDDEN:
+        return _exact_stages(A, perm, cost, lower, clock)
+    if n <= LP_AUTO_MAX_N and cost - lower <= LP_AUTO_GAP * scale:
+        # near-ordered: the LP relaxation and the DP it prunes usually close the gap
         from torch_orderedness.metric.ilp import milp_order
 
-        limit = AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
-        m_perm, m_cost, m_lower, proven = milp_order(A, time_limit=limit)
+        limit = LP_AUTO_TIME_LIMIT if clock.limit is None else clock.left()
+        m_perm, m_cost, m_lower, proven = milp_order(A, time_limit=limit, order=perm,
+                                                     branch=False)
         if m_cost < cost:
             perm, cost = m_perm, m_cost
         lower = min(max(lower, float(m_lower)), cost)
         return perm, cost, lower, proven or _proves(lower, cost, scale), "heuristic+milp"
     return perm, cost, lower, False, "heuristic"
+
+
+def _exact_stages(
+    A: np.ndarray, perm: np.ndarray, cost: float, lower: float, clock: _Clock
+) -> tuple[np.ndarray, float, float, bool, str]:
+    """``auto`` up to :data:`AUTO_MILP_MAX_HIDDEN`: the integer program's stages, then the DP.
+
+    Up to :data:`AUTO_EXACT_MAX_HIDDEN` the pruned DP may keep at most
+    ``2**n / 64`` prefix sets per layer (then it costs less than the full
+    DP, whose ``n 2**(n - 1)`` steps are the fallback) and HiGHS's branch and
+    cut is skipped; beyond, all stages of :func:`.ilp.milp_order` run.
+    """
+    from torch_orderedness.metric.ilp import milp_order
+
+    n = A.shape[0]
+    scale = float(A.sum())
+    small = n <= AUTO_EXACT_MAX_HIDDEN
+    m_perm, m_cost, m_lower, proven = milp_order(
+        A, time_limit=_milp_budget(clock) if not small else clock.left(_EXACT_SHARE),
+        order=perm, branch=not small, max_states=max(1024, 2**n // 64) if small else None,
+    )
+    if m_cost < cost:
+        perm, cost = m_perm, m_cost
+    lower = min(max(lower, float(m_lower)), cost)
+    if proven or _proves(lower, cost, scale):
+        return perm, cost, lower, True, "heuristic+milp"
+    if small:
+        try:
+            perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
+        except TimeoutError:
+            return perm, cost, lower, False, "heuristic+milp"
+        return perm, cost, cost, True, "exact"
+    return perm, cost, lower, False, "heuristic+milp"
 
 
 def _solve_hidden(
@@ -211,7 +268,7 @@ def _solve_hidden(
     n = A.shape[0]
     if n <= 1:
         return np.arange(n, dtype=np.int64), 0.0, 0.0, True, "exact"
-    if method == "exact" or (method == "auto" and n <= AUTO_EXACT_MAX_HIDDEN):
+    if method == "exact" or (method == "auto" and n <= AUTO_DP_MAX_HIDDEN):
         try:
             perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
         except TimeoutError:
@@ -227,8 +284,7 @@ def _solve_hidden(
         from torch_orderedness.metric.bounds import lower_bound
         from torch_orderedness.metric.ilp import milp_order
 
-        limit = AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
-        perm, cost, lower, proven = milp_order(A, time_limit=limit)
+        perm, cost, lower, proven = milp_order(A, time_limit=_milp_budget(clock))
         cost, lower = float(cost), min(float(lower), float(cost))
         if not proven:  # out of time: the certified bounds may still close (part of) the gap
             lower = min(max(lower, float(lower_bound(A, order=perm, upper=cost, lp=False))), cost)
