@@ -6,6 +6,7 @@ import importlib
 import itertools
 import math
 import sys
+import time
 import types
 
 import numpy as np
@@ -209,6 +210,10 @@ def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
         calls.append(("bound", time_limit))
         return bound(A)
 
+    def _lower_bound(A, lp, deadline, upper, order):
+        calls.append(("bound", None if deadline is None else deadline - time.perf_counter()))
+        return bound(A), "stand-in"
+
     def pairwise_bound(A):
         calls.append(("pairwise", None))
         return 0.0
@@ -217,7 +222,7 @@ def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
         calls.append(("milp", time_limit))
         return milp(A)
 
-    for name, fns in [("search", [heuristic_order]), ("bounds", [lower_bound, pairwise_bound]),
+    for name, fns in [("search", [heuristic_order]), ("bounds", [lower_bound, _lower_bound, pairwise_bound]),
                       ("ilp", [milp_order])]:
         module = types.ModuleType(f"{pkg}.{name}")
         for fn in fns:

@@ -108,6 +108,14 @@ class Ordering:
             triangle of the permuted square part).
         total: ``sum(|W[:, :N]|)``, the diagonal included.
         outputs: the number ``O`` of fixed leading neurons.
+        bound: where :attr:`upper` comes from: ``"exact"`` (proven optimal),
+            or the certified lower bound on the backward weight that gave it:
+            ``"pairwise"``, ``"order"`` (the 3-cycles through the order's
+            backward arcs), ``"triangle"`` (a packing of 3-cycles), ``"lp"``
+            (the LP relaxation) or ``"milp"`` (the integer program's bound).
+            `` (time_limit)`` is appended when a stronger bound was skipped
+            because it could not finish within ``time_limit``: the interval
+            is then wider than the time-unlimited call's.
 
     ``float(result)`` gives :attr:`value`.
 
@@ -133,6 +141,7 @@ class Ordering:
     backward: float
     total: float
     outputs: int
+    bound: str = "exact"
 
     def __float__(self) -> float:
         return self.value
@@ -177,9 +186,20 @@ def _milp_budget(clock: _Clock) -> float | None:
     return AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
 
 
+def _search_budget(clock: _Clock, n: int) -> float | None:
+    """Seconds for the search: 40 % of what is left once the large matrices' fixed passes
+    (copies, the pairwise bound, costs: about 12 elementwise passes) are set aside."""
+    if clock.deadline is None:
+        return None
+    from torch_orderedness.metric._cost import _PREDICT_N, _elementwise_seconds
+
+    fixed = 12.0 * _elementwise_seconds(n) if n >= _PREDICT_N else 0.0
+    return max(0.05, 0.4 * (clock.left() - fixed))
+
+
 def _search_and_bound(
     A: np.ndarray, method: str, clock: _Clock, seed: int | None, bound: bool = True
-) -> tuple[np.ndarray, float, float, bool, str]:
+) -> tuple[np.ndarray, float, float, bool, str, str]:
     """Heuristic order and certified bound; with ``auto``, the exact stages after them.
 
     With ``bound=False`` the certified bound is skipped where it cannot change
@@ -190,17 +210,17 @@ def _search_and_bound(
 
     n = A.shape[0]
     scale = float(A.sum())
-    perm, cost = heuristic_order(A, seed=seed, time_limit=clock.left(0.4))
+    perm, cost = heuristic_order(A, seed=seed, time_limit=_search_budget(clock, n))
     if not bound and not _bound_decides(method, n):
         from torch_orderedness.metric.bounds import pairwise_bound
 
         lower = min(float(pairwise_bound(A)), cost)
-        return perm, cost, lower, _proves(lower, cost, scale), "heuristic"
+        return perm, cost, lower, _proves(lower, cost, scale), "heuristic", "pairwise"
     from torch_orderedness.metric.bounds import (
         LP_AUTO_GAP,
         LP_AUTO_MAX_N,
         LP_AUTO_TIME_LIMIT,
-        lower_bound,
+        _lower_bound,
     )
 
     auto = method == "auto"
@@ -208,12 +228,16 @@ def _search_and_bound(
     # and the work stops as soon as a bound meets the cost; under ``auto`` the LP runs in
     # the integer program's stages below instead
     lp: bool | str = False if auto else "auto"
-    lower = min(float(lower_bound(A, lp=lp, time_limit=clock.left(0.5), order=perm,
-                                  upper=cost)), cost)
+    deadline = None if clock.deadline is None else time.perf_counter() + clock.left(0.5)
+    a = A.copy()
+    np.fill_diagonal(a, 0.0)
+    lower, which = _lower_bound(a, lp, deadline, cost, perm)
+    del a
+    lower = min(float(lower), cost)
     if _proves(lower, cost, scale) or not auto:
-        return perm, cost, lower, _proves(lower, cost, scale), "heuristic"
+        return perm, cost, lower, _proves(lower, cost, scale), "heuristic", which
     if n <= AUTO_MILP_MAX_HIDDEN:
-        return _exact_stages(A, perm, cost, lower, clock)
+        return _exact_stages(A, perm, cost, lower, clock, which)
     if n <= LP_AUTO_MAX_N and cost - lower <= LP_AUTO_GAP * scale:
         # near-ordered: the LP relaxation and the DP it prunes usually close the gap
         from torch_orderedness.metric.ilp import milp_order
@@ -223,14 +247,17 @@ def _search_and_bound(
                                                      branch=False)
         if m_cost < cost:
             perm, cost = m_perm, m_cost
+        if m_lower > lower:
+            which = "lp"
         lower = min(max(lower, float(m_lower)), cost)
-        return perm, cost, lower, proven or _proves(lower, cost, scale), "heuristic+milp"
-    return perm, cost, lower, False, "heuristic"
+        proven = proven or _proves(lower, cost, scale)
+        return perm, cost, lower, proven, "heuristic+milp", "exact" if proven else which
+    return perm, cost, lower, False, "heuristic", which
 
 
 def _exact_stages(
-    A: np.ndarray, perm: np.ndarray, cost: float, lower: float, clock: _Clock
-) -> tuple[np.ndarray, float, float, bool, str]:
+    A: np.ndarray, perm: np.ndarray, cost: float, lower: float, clock: _Clock, which: str
+) -> tuple[np.ndarray, float, float, bool, str, str]:
     """``auto`` up to :data:`AUTO_MILP_MAX_HIDDEN`: the integer program's stages, then the DP.
 
     Up to :data:`AUTO_EXACT_MAX_HIDDEN` the pruned DP may keep at most
@@ -249,25 +276,27 @@ def _exact_stages(
     )
     if m_cost < cost:
         perm, cost = m_perm, m_cost
+    if m_lower > lower:
+        which = "milp"
     lower = min(max(lower, float(m_lower)), cost)
     if proven or _proves(lower, cost, scale):
-        return perm, cost, lower, True, "heuristic+milp"
+        return perm, cost, lower, True, "heuristic+milp", "exact"
     if small:
         try:
             perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
         except TimeoutError:
-            return perm, cost, lower, False, "heuristic+milp"
-        return perm, cost, cost, True, "exact"
-    return perm, cost, lower, False, "heuristic+milp"
+            return perm, cost, lower, False, "heuristic+milp", which
+        return perm, cost, cost, True, "exact", "exact"
+    return perm, cost, lower, False, "heuristic+milp", which
 
 
 def _solve_hidden(
     A: np.ndarray, method: str, clock: _Clock, seed: int | None, bound: bool = True
-) -> tuple[np.ndarray, float, float, bool, str]:
+) -> tuple[np.ndarray, float, float, bool, str, str]:
     """``(perm, cost, lower bound on the least cost, exact, method)`` for the hidden block."""
     n = A.shape[0]
     if n <= 1:
-        return np.arange(n, dtype=np.int64), 0.0, 0.0, True, "exact"
+        return np.arange(n, dtype=np.int64), 0.0, 0.0, True, "exact", "exact"
     if method == "exact" or (method == "auto" and n <= AUTO_DP_MAX_HIDDEN):
         try:
             perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
@@ -279,17 +308,21 @@ def _solve_hidden(
                 "use method='auto' (search with certified bounds, exact where they meet) or "
                 "method='milp'"
             ) from None
-        return perm, cost, cost, True, "exact"
+        return perm, cost, cost, True, "exact", "exact"
     if method == "milp":
         from torch_orderedness.metric.bounds import lower_bound
         from torch_orderedness.metric.ilp import milp_order
 
         perm, cost, lower, proven = milp_order(A, time_limit=_milp_budget(clock))
         cost, lower = float(cost), min(float(lower), float(cost))
+        which = "exact" if proven else "milp"
         if not proven:  # out of time: the certified bounds may still close (part of) the gap
-            lower = min(max(lower, float(lower_bound(A, order=perm, upper=cost, lp=False))), cost)
+            certified = float(lower_bound(A, order=perm, upper=cost, lp=False))
+            if certified > lower:
+                which = "triangle"
+            lower = min(max(lower, certified), cost)
             proven = _proves(lower, cost, float(A.sum()))
-        return perm, cost, lower, bool(proven), "milp"
+        return perm, cost, lower, bool(proven), "milp", which
     return _search_and_bound(A, method, clock, seed, bound)
 
 
@@ -310,7 +343,7 @@ def _order_one(
         # finite entries whose sum overflows: the metric does not depend on scale
         S = S / float(S.max())
     A = S[outputs:, outputs:]
-    perm, cost, lower, exact, used = _solve_hidden(A, method, clock, seed, bound)
+    perm, cost, lower, exact, used, which = _solve_hidden(A, method, clock, seed, bound)
     perm = np.asarray(perm, dtype=np.int64)
     if sorted(perm.tolist()) != list(range(A.shape[0])):
         raise RuntimeError(f"solver {used!r} returned an invalid permutation {perm.tolist()}")
@@ -330,6 +363,7 @@ def _order_one(
         backward=backward,
         total=total,
         outputs=outputs,
+        bound="exact" if exact else which,
     )
 
 
@@ -344,7 +378,12 @@ def _solve(
 ) -> tuple[tuple[Ordering, ...], bool]:
     """Check the options, read ``w``'s matrices and solve each: ``(results, batched)``."""
     _check_options(method, time_limit, seed)
+    started = time.perf_counter()
     graph = neuron_graph(w, outputs=outputs, inputs=inputs)
+    read = time.perf_counter() - started
+    if time_limit is not None and len(graph.matrices) == 1:
+        # one matrix: reading it counts against its time limit
+        time_limit = max(0.05 * time_limit, time_limit - read)
     results = tuple(
         _order_one(S, graph.outputs, method, time_limit, seed, bound) for S in graph.matrices
     )

@@ -151,7 +151,19 @@ def order_cost(A: np.ndarray, perm: np.ndarray) -> float:
     """
     a = np.asarray(A, dtype=np.float64)
     p = np.asarray(perm, dtype=np.intp)
-    return float(np.tril(a[np.ix_(p, p)], -1).sum())
+    n = p.size
+    if n <= _COST_ROWS:
+        return float(np.tril(a[np.ix_(p, p)], -1).sum())
+    # large matrices: a block of rows of the permuted matrix at a time (no n x n copies)
+    total = 0.0
+    for r0 in range(0, n, _COST_ROWS):
+        block = a[p[r0 : r0 + _COST_ROWS]][:, p]
+        total += float(np.tril(block, r0 - 1).sum())
+    return total
+
+
+# order_cost works on blocks of this many rows beyond this size.
+_COST_ROWS = 512
 
 
 def _row_sums(block: np.ndarray) -> np.ndarray:
