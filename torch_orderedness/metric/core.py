@@ -21,22 +21,35 @@ to neuron indices.
 Solvers (``method``):
 
 - ``"exact"``: dynamic programming over subsets (:mod:`.exact`), ``H <= 28``
-  by default memory (4 GiB); about 2 s at ``H = 24`` on one core.
+  by default memory (4 GiB); about 2-4 s at ``H = 24``.
 - ``"heuristic"``: a local-search order (:mod:`.search`) and a certified lower
   bound on the least backward weight (:mod:`.bounds`); exact only where the
   bound meets the order's weight.
-- ``"milp"``: an integer program (:mod:`.ilp`); exact when proven optimal
+- ``"milp"``: the integer program (:mod:`.ilp`): the LP relaxation with
+  triangle cuts, the subset DP over the prefixes its reduced costs cannot
+  rule out (:mod:`.pruned`), HiGHS's branch and cut last; exact when proven
   within the time limit (default :data:`AUTO_MILP_TIME_LIMIT`, 10 s); if it
   is not, the certified bounds are added to the program's own.
-- ``"auto"`` (default): ``"exact"`` while ``H <= AUTO_EXACT_MAX_HIDDEN`` (24);
-  beyond, the heuristic and the bound; if the bound does not prove the order
-  optimal and ``H <= AUTO_MILP_MAX_HIDDEN`` (40), the integer program too
-  (for at most :data:`AUTO_MILP_TIME_LIMIT` seconds unless ``time_limit`` says
-  otherwise).
+- ``"auto"`` (default), a portfolio measured on dense, uniform, 50 %-sparse
+  and near-ordered matrices (``benchmarks/bench_metric_portfolio.py``):
 
-Time limits are soft: the step running when the budget ends finishes, so a
-call can take a little longer (up to about twice the budget on large
-matrices, where one pass of the bound is itself long).
+  - ``H <= AUTO_DP_MAX_HIDDEN`` (16): the exact DP (milliseconds);
+  - beyond, the heuristic order and its cheap certified bounds first (they
+    prove near-ordered matrices of any size);
+  - then, up to ``AUTO_MILP_MAX_HIDDEN`` (40), the integer program's stages:
+    up to ``AUTO_EXACT_MAX_HIDDEN`` (24) the LP and the pruned DP (with at
+    most ``2**H / 64`` prefix sets, so that it never costs more than the
+    full DP) and the full DP if they do not prove the order; beyond 24, all
+    stages with HiGHS last (for at most :data:`AUTO_MILP_TIME_LIMIT` seconds
+    unless ``time_limit`` says otherwise);
+  - beyond 40, the LP and the pruned DP where the bounds leave at most 1 % of
+    the weight open (near-ordered matrices, trained layers), else the bounds.
+
+Time limits hold: a bound whose predicted time (from the measured speed of
+matrix products on the machine) does not fit in what is left is not started,
+and the result names the bound it carries (:attr:`Ordering.bound`, with
+``" (time_limit)"`` when a stronger one was skipped). Measured: at most
+1.2 times the limit plus 0.5 s up to ``N = 5000``.
 """
 
 from __future__ import annotations
@@ -412,8 +425,10 @@ def ordering(
             - a complete perceptron layer (``out_features``, ``hidden_features``,
               ``in_features``, ``weight``; pruned layers are read as
               ``weight_orig * weight_mask``);
-            - an ``nn.RNN``: one result per layer (and direction), from
-              ``weight_hh_l{k}``;
+            - an ``nn.RNN``, ``nn.GRU`` or ``nn.LSTM``: one result per layer
+              (and direction), from ``weight_hh_l{k}``; for the gated modules
+              the sum over the gates of ``|W_hh[gate]|`` (see
+              :mod:`.graph`; an ``nn.LSTM`` with ``proj_size`` is refused);
             - an MLP (``nn.Sequential``, list of modules, ``nn.Linear``),
               assembled in the ``CompletePerceptron.from_mlp`` layout; a plain
               MLP scores 1.
@@ -441,6 +456,7 @@ def ordering(
             ``method``; ``method="exact"`` with ``H > EXACT_MAX_N``.
         MemoryError: ``method="exact"`` whose tables exceed 4 GiB (``H > 28``).
         TypeError: unsupported kinds of ``w`` or arguments of the wrong type.
+        ValueError: also a tensor on the ``meta`` device (it holds no values).
 
     Example::
 
