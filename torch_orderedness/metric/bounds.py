@@ -356,13 +356,7 @@ def order_bound(A: np.ndarray, order: np.ndarray) -> float:
 
         >>> rng = np.random.default_rng(1)
         >>> A = np.triu(rng.random((50, 50)), 1) + 0.01 * rng.random((50, 50))
-        >>> from torch_orderedness.metric._cost import (
-    _PREDICT_N,
-    _elementwise_seconds,
-    _fits,
-    _matmul_seconds,
-)
-from torch_orderedness.metric.exact import order_cost
+        >>> from torch_orderedness.metric.exact import order_cost
         >>> cost = order_cost(A, np.arange(50))
         >>> bool(cost - order_bound(A, np.arange(50)) <= 1e-9 * cost)  # identity is optimal
         True
@@ -462,13 +456,7 @@ def lower_bound(
 
         >>> rng = np.random.default_rng(0)
         >>> A = rng.random((40, 40))
-        >>> from torch_orderedness.metric._cost import (
-    _PREDICT_N,
-    _elementwise_seconds,
-    _fits,
-    _matmul_seconds,
-)
-from torch_orderedness.metric.exact import order_cost
+        >>> from torch_orderedness.metric.exact import order_cost
         >>> from torch_orderedness.metric.search import heuristic_order
         >>> perm, cost = heuristic_order(A)
         >>> pairwise_bound(A) < triangle_bound(A) <= lower_bound(A) <= cost
