@@ -31,7 +31,8 @@ def _matmul_seconds(n: int, dtype: type = np.float32) -> float:
 
 def _elementwise_seconds(n: int) -> float:
     """A measured estimate of one float64 elementwise pass over an ``(n, n)`` matrix."""
-    k = min(n, 512)
+    # large enough not to fit in a cache: the passes it predicts stream from memory
+    k = min(n, 1536)
     x = np.ones((k, k))
     t = time.perf_counter()
     np.multiply(x, x, out=x)

@@ -56,11 +56,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from torch_orderedness.metric.exact import exact_order, order_cost
+from torch_orderedness.metric.exact import exact_order, exact_order_batch, order_cost
 from torch_orderedness.metric.graph import neuron_graph
 
 __all__ = [
@@ -201,12 +202,12 @@ def _milp_budget(clock: _Clock) -> float | None:
 
 def _search_budget(clock: _Clock, n: int) -> float | None:
     """Seconds for the search: 40 % of what is left once the large matrices' fixed passes
-    (copies, the pairwise bound, costs: about 12 elementwise passes) are set aside."""
+    (copies, the pairwise bound, costs: about 16 elementwise passes) are set aside."""
     if clock.deadline is None:
         return None
     from torch_orderedness.metric._cost import _PREDICT_N, _elementwise_seconds
 
-    fixed = 12.0 * _elementwise_seconds(n) if n >= _PREDICT_N else 0.0
+    fixed = 16.0 * _elementwise_seconds(n) if n >= _PREDICT_N else 0.0
     return max(0.05, 0.4 * (clock.left() - fixed))
 
 
@@ -350,15 +351,27 @@ def _order_one(
     """Solve one square matrix. ``bound=False``: callers that read only ``value``
     (it is the same either way; ``upper`` is then only the pairwise bound's)."""
     clock = _Clock(time_limit)
-    with np.errstate(over="ignore"):
-        overflows = not math.isfinite(float(S.sum()))
-    if overflows:
-        # finite entries whose sum overflows: the metric does not depend on scale
-        S = S / float(S.max())
+    S = _rescaled(S)
     A = S[outputs:, outputs:]
     perm, cost, lower, exact, used, which = _solve_hidden(A, method, clock, seed, bound)
+    return _result(S, outputs, perm, lower, exact, used, which)
+
+
+def _rescaled(S: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        overflows = not math.isfinite(float(S.sum()))
+    # finite entries whose sum overflows: the metric does not depend on scale
+    return S / float(S.max()) if overflows else S
+
+
+def _result(
+    S: np.ndarray, outputs: int, perm: np.ndarray, lower: float, exact: bool, used: str,
+    which: str,
+) -> Ordering:
+    """The :class:`Ordering` of the hidden order ``perm`` of ``S``."""
     perm = np.asarray(perm, dtype=np.int64)
-    if sorted(perm.tolist()) != list(range(A.shape[0])):
+    hidden = S.shape[0] - outputs
+    if sorted(perm.tolist()) != list(range(hidden)):
         raise RuntimeError(f"solver {used!r} returned an invalid permutation {perm.tolist()}")
     full = np.concatenate([np.arange(outputs, dtype=np.int64), outputs + perm])
     total = float(S.sum())
@@ -380,6 +393,43 @@ def _order_one(
     )
 
 
+# Matrices of at most this many hidden neurons are solved together in one vectorised DP
+# (exact_order_batch) when a call holds several of them.
+_BATCH_MAX_HIDDEN = 10
+# Most matrices per vectorised pass (its tables hold B * H * 2**H float64 sums).
+_BATCH_ENTRIES = 2**22
+
+
+def _order_many(
+    matrices: Sequence[np.ndarray],
+    outputs: int,
+    method: str,
+    time_limit: float | None,
+    seed: int | None,
+    bound: bool = True,
+) -> list[Ordering]:
+    """:func:`_order_one` of every matrix; the small ones of ``auto``/``exact`` in batches."""
+    results: list[Ordering | None] = [None] * len(matrices)
+    hidden = [S.shape[0] - outputs for S in matrices]
+    small = [k for k, h in enumerate(hidden) if 2 <= h <= _BATCH_MAX_HIDDEN]
+    if method in ("auto", "exact") and len(small) > 1:
+        scaled = {k: _rescaled(matrices[k]) for k in small}
+        for h in sorted({hidden[k] for k in small}):
+            group = [k for k in small if hidden[k] == h]
+            step = max(1, _BATCH_ENTRIES // (h * 2**h))
+            for start in range(0, len(group), step):
+                part = group[start : start + step]
+                blocks = np.stack([scaled[k][outputs:, outputs:] for k in part])
+                perms, costs = exact_order_batch(blocks)
+                for k, perm, cost in zip(part, perms, costs, strict=True):
+                    results[k] = _result(scaled[k], outputs, perm, float(cost), True, "exact",
+                                         "exact")
+    for k, S in enumerate(matrices):
+        if results[k] is None:
+            results[k] = _order_one(S, outputs, method, time_limit, seed, bound)
+    return results  # type: ignore[return-value]
+
+
 def _solve(
     w: object,
     outputs: int | None,
@@ -397,9 +447,7 @@ def _solve(
     if time_limit is not None and len(graph.matrices) == 1:
         # one matrix: reading it counts against its time limit
         time_limit = max(0.05 * time_limit, time_limit - read)
-    results = tuple(
-        _order_one(S, graph.outputs, method, time_limit, seed, bound) for S in graph.matrices
-    )
+    results = tuple(_order_many(graph.matrices, graph.outputs, method, time_limit, seed, bound))
     return results, graph.batched
 
 
