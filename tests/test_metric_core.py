@@ -205,7 +205,8 @@ def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
         calls.append(("milp", time_limit))
         return milp(A)
 
-    for name, fns in [("search", [heuristic_order]), ("bounds", [lower_bound, _lower_bound, pairwise_bound]),
+    for name, fns in [("search", [heuristic_order]),
+                      ("bounds", [lower_bound, _lower_bound, pairwise_bound]),
                       ("ilp", [milp_order])]:
         module = types.ModuleType(f"{pkg}.{name}")
         for fn in fns:

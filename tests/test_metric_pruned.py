@@ -48,8 +48,8 @@ def test_the_decomposition_is_the_cost_of_every_order():
         K, R, (U, V, W, P) = reduced_costs(n, relax.c, relax.const, relax.scale,
                                            relax.dual_triples, G, h, mu)
         assert (R >= 0).all() and (P > 0).all()
-        I, J = pair_variables(n)
-        assert (np.minimum(R[I, J], R[J, I]) == 0).all()  # one direction per pair
+        first, second = pair_variables(n)
+        assert (np.minimum(R[first, second], R[second, first]) == 0).all()  # one direction per pair
         for _ in range(5):
             p = rng.permutation(n)
             pos = np.argsort(p)

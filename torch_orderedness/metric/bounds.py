@@ -541,12 +541,17 @@ def _lower_bound(
         or (n > LP_AUTO_SMALL_N and upper - bound > LP_AUTO_GAP * total)
     ):
         return bound, which + suffix
+    value = _lp_value(a, lp, left(), order)
+    if value > bound:
+        bound, which = value, "lp"
+    return bound, which + suffix
+
+
+def _lp_value(a: np.ndarray, lp: bool | str, limit: float | None,
+              order: np.ndarray | None) -> float:
+    """The LP relaxation's certified bound (:func:`.ilp.lp_bound`) within ``limit``."""
     from torch_orderedness.metric.ilp import lp_bound
 
-    lp_limit = left()
-    if lp_limit is None and lp == "auto":
-        lp_limit = LP_AUTO_TIME_LIMIT
-    result = lp_bound(a, time_limit=lp_limit, order=order)
-    if result.bound > bound:
-        bound, which = result.bound, "lp"
-    return bound, which + suffix
+    if limit is None and lp == "auto":
+        limit = LP_AUTO_TIME_LIMIT
+    return lp_bound(a, time_limit=limit, order=order).bound

@@ -9,7 +9,8 @@ Accepted inputs:
 
 - a ``torch.Tensor`` (any real dtype, any device but ``meta``, whose tensors
   hold no values; gradients ignored) or a ``numpy`` array (a masked array's
-  masked entries count as absent connections, weight 0), 2-D ``(N, N + I)`` or a batch ``(B, N, N + I)``; ``I``
+  masked entries count as absent connections, weight 0), 2-D ``(N, N + I)``
+  or a batch ``(B, N, N + I)``; ``I``
   trailing input columns are dropped;
 - a complete perceptron layer (duck-typed: ``out_features``,
   ``hidden_features``, ``in_features`` and ``weight``); a layer pruned by
@@ -370,6 +371,7 @@ def neuron_graph(
         return _from_array(_to_numpy(mlp_weight(linears)), n_out, n_in, label="MLP weight")
     raise TypeError(
         "w must be a torch.Tensor or numpy array (N, N + inputs) or (B, N, N + inputs), a "
-        "complete perceptron layer, an nn.RNN / nn.GRU / nn.LSTM, or an MLP (nn.Sequential / list of nn.Linear); "
+        "complete perceptron layer, an nn.RNN / nn.GRU / nn.LSTM, or an MLP "
+        "(nn.Sequential / list of nn.Linear); "
         f"got {type(w).__name__}"
     )

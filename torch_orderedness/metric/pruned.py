@@ -67,10 +67,10 @@ def reduced_costs(
     mu = np.maximum(np.asarray(mu, dtype=np.float64), 0.0)
     rc = c + G.T @ mu if G.shape[0] else c.copy()
     K = const + scale * (float(-(mu @ h)) + float(np.minimum(rc, 0.0).sum()))
-    I, J = np.triu_indices(n, 1)
+    first, second = np.triu_indices(n, 1)
     R = np.zeros((n, n))
-    R[J, I] = scale * np.maximum(rc, 0.0)  # x_ij = 1: i before j, so j is placed after i
-    R[I, J] = scale * np.maximum(-rc, 0.0)
+    R[second, first] = scale * np.maximum(rc, 0.0)  # x_ij = 1: i before j: j placed after i
+    R[first, second] = scale * np.maximum(-rc, 0.0)
     m1, m2 = scale * mu[0::2], scale * mu[1::2]
     i, j, k = np.asarray(triples, dtype=np.int64).reshape(-1, 3).T
     # row 2s (x_ij + x_jk - x_ik <= 1) is slack in the orders i,k,j / j,i,k / k,j,i;
