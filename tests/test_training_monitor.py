@@ -94,6 +94,8 @@ def test_rnn_layers_and_an_mlp() -> None:
         t for values in tags for t in values}
     mlp = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2))
     assert [r.value for r in OrderednessMonitor(mlp).measure(0)] == [1.0]
+    lstm = nn.LSTM(3, 5, bidirectional=True)
+    assert OrderednessMonitor(lstm).measure(0) == ordering(lstm)  # per direction, gates summed
 
 
 def test_one_logger_per_member_of_an_ensemble(tmp_path) -> None:
