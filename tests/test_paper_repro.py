@@ -14,8 +14,9 @@ from scipy import stats as st
 
 from paper_repro import appendix_d, figure2, figure3, stats, table1
 from paper_repro import paper_numbers as paper
-from paper_repro.__main__ import main, render
+from paper_repro.__main__ import main
 from paper_repro.config import Config
+from paper_repro.parts import render, run_part
 from paper_repro.report import fmt, load_results, markdown_table, save_results
 from paper_repro.runner import Run, Setting
 from paper_repro.testing import fake_trainer
@@ -275,7 +276,7 @@ def test_json_round_trip_remakes_identical_tables(tmp_path):
 
 def test_render_rejects_incomplete_runs(tmp_path):
     config = Config.quick(seeds=2)
-    runs = table1.run(config, trainer=fake_trainer)[:-1]
+    runs = run_part("table1", config, trainer=fake_trainer)[:-1]
     with pytest.raises(KeyError, match="no run"):
         render({"table1": runs}, config, tmp_path)
 
@@ -319,7 +320,7 @@ def _tiny(**changes):
 
 def test_untrained_none_is_exactly_zero_and_settings_share_their_start(one_thread):
     config = _tiny()
-    runs = table1.run(config)
+    runs = run_part("table1", config)
     untrained = [r for r in runs if r.setting.task == "untrained"]
     none = next(r for r in untrained if r.setting.scheme == "none" and r.setting.init == "default")
     assert none.change == [0.0, 0.0, 0.0]
@@ -339,7 +340,7 @@ def test_untrained_none_is_exactly_zero_and_settings_share_their_start(one_threa
 
 
 def test_untrained_orderedness_of_normal_weights_near_068(one_thread):
-    from paper_repro.runner import train_setting
+    from paper_repro import train_setting
 
     seeds = list(range(1000, 1300))
     r = train_setting(Setting("untrained", "default", "none", None, 5, 3, 1), seeds)
@@ -352,7 +353,7 @@ def test_untrained_orderedness_of_normal_weights_near_068(one_thread):
 
 def test_real_null_model_cells(one_thread):
     config = _tiny(null_samples=4, sine_hidden=(3,), parts=("table1",))
-    runs = [r for r in table1.run(config) if r.setting.task == "untrained"]
+    runs = [r for r in run_part("table1", config) if r.setting.task == "untrained"]
     tril = next(r for r in runs if r.setting.scheme == "tril")
     assert set(tril.null) == {"pattern", "all"}
     assert all(len(d) == 4 for d in tril.null["pattern"])
@@ -365,8 +366,7 @@ def test_real_null_model_cells(one_thread):
 
 def test_small_real_figures_and_appendix_d(one_thread, tmp_path):
     config = _tiny()
-    runs = {"figure2": figure2.run(config), "figure3": figure3.run(config),
-            "appendix_d": appendix_d.run(config)}
+    runs = {part: run_part(part, config) for part in ("figure2", "figure3", "appendix_d")}
     grids = figure2.build(runs["figure2"], config)
     assert grids["xor"].mean.shape == (2, 2) and np.isfinite(grids["sine"].std).all()
     curves = figure3.build(runs["figure3"], config)
@@ -407,7 +407,8 @@ def test_welch_from_stats_matches_scipy_and_sample_version():
 
 
 @pytest.mark.parametrize("name", ["paper_numbers", "stats", "report", "runner", "config",
-                                  "table1", "figure2", "figure3", "appendix_d", "testing"])
+                                  "table1", "figure2", "figure3", "appendix_d", "testing",
+                                  "parts", "_adapter", "reference"])
 def test_docstring_examples_run(name):
     """paper_repro is outside pytest's doctest paths; its examples are checked here."""
     import doctest
