@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils import prune
 from torch.utils.flop_counter import FlopCounterMode
 
-from torch_orderedness import CompletePerceptron, TopK
+from torch_orderedness import CompletePerceptron, TopK, orderedness
 
 
 def literal_eq1(layer: CompletePerceptron, x: torch.Tensor, steps: int) -> torch.Tensor:
@@ -186,10 +186,25 @@ def test_from_mlp_rejects_bad_layers() -> None:
         CompletePerceptron.from_mlp([nn.Linear(2, 3), nn.LayerNorm(3), nn.Linear(3, 1)])
     with pytest.raises(ValueError, match="do not chain"):
         CompletePerceptron.from_mlp([nn.Linear(2, 3), nn.Linear(4, 1)])
-    with pytest.raises(ValueError, match="start with an nn.Linear"):
+    with pytest.raises(ValueError, match="no nn.Linear"):
         CompletePerceptron.from_mlp([nn.Sigmoid()])
     with pytest.raises(ValueError, match="no nn.Linear"):
         CompletePerceptron.from_mlp([])
+
+
+def test_from_mlp_and_the_metric_read_an_mlp_alike() -> None:
+    # one MLP parser: a leading nn.Flatten is accepted by both (it is the identity on the
+    # (batch, in_features) inputs the complete layer takes) ...
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 2), nn.Sigmoid())
+    layer = CompletePerceptron.from_mlp(mlp)
+    x = torch.randn(6, 4)
+    torch.testing.assert_close(layer(x), mlp(x))
+    assert orderedness(mlp) == orderedness(layer) == 1.0
+    # ... while a leading module that changes the inputs is refused by the strict embedding
+    with pytest.raises(ValueError, match="Sigmoid to \\(batch, 4\\) inputs first"):
+        CompletePerceptron.from_mlp([nn.Sigmoid(), *mlp[1:]])
+    loose = CompletePerceptron.from_mlp([nn.Sigmoid(), *mlp[1:]], strict=False)
+    torch.testing.assert_close(loose.weight, layer.weight)
 
 
 def test_reads_pruned_weight_at_call_time() -> None:

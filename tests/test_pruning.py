@@ -550,30 +550,40 @@ def test_global_tril_damp_refuses_a_parameter_listed_twice() -> None:
     assert_unchanged(layer, before)
 
 
-def test_dynamic_topk_through_torch_compounds_unless_removed_first() -> None:
+def test_dynamic_topk_through_torch_follows_eq4_of_the_whole_tensor() -> None:
+    # repeated calls on the pruned tensor (torch hands the method only the unpruned entries):
+    # every call keeps floor(k(x) * n) of ALL n entries, as Eq. 4 says, with no prune.remove
     n, k, xs = 400, 0.5, [i / 10 for i in range(11)]
     w = torch.randn(20, 20, generator=torch.Generator().manual_seed(2))
-    # repeated calls on the pruned tensor: each keeps floor(k(x) * alive) of what is left
-    layer = nn.Linear(20, 20, bias=False)
+    for call in ("apply", "global"):
+        layer = nn.Linear(20, 20, bias=False)
+        with torch.no_grad():
+            layer.weight.copy_(w)
+        for x in xs:
+            if call == "apply":
+                dynamic_topk_prune(layer, "weight", k=k, progress=x)
+            else:
+                prune.global_unstructured([(layer, "weight")], pruning_method=DynamicTopK, k=k,
+                                          progress=x)
+            kept = math.floor((1 - (1 - k) * math.sin(math.pi * x / 2) ** 4) * n)
+            assert int((layer.weight != 0).sum()) == kept, (call, x)
+            # the survivors are the kept largest of the original weight (nested selections)
+            largest = w.abs().flatten().argsort(descending=True)[:kept]
+            assert bool((layer.weight.flatten()[largest] != 0).all())
+        assert torch.equal(layer.weight != 0, literal_topk_mask(w, 0.5).bool())
+
+
+def test_static_topk_through_torch_compounds_like_torchs_own() -> None:
+    # TopK's k, like torch's amount, counts against what is left: 0.5 twice keeps 25 %
+    layer, ref = nn.Linear(20, 20, bias=False), nn.Linear(20, 20, bias=False)
     with torch.no_grad():
-        layer.weight.copy_(w)
-    alive = n
-    for x in xs:
-        dynamic_topk_prune(layer, "weight", k=k, progress=x)
-        alive = math.floor(round(dynamic_keep_fraction(k, x) * alive, 9))
-        assert int((layer.weight != 0).sum()) == alive
-    assert alive / n < 0.07  # 6.5 %, not the schedule's 50 %
-    # remove first: every call keeps floor(k(x) * n) of all entries, as Eq. 4 says
-    layer = nn.Linear(20, 20, bias=False)
-    with torch.no_grad():
-        layer.weight.copy_(w)
-    for x in xs:
-        if prune.is_pruned(layer):
-            prune.remove(layer, "weight")
-        dynamic_topk_prune(layer, "weight", k=k, progress=x)
-        kept = math.floor(round(dynamic_keep_fraction(k, x) * n, 9))
-        assert int((layer.weight != 0).sum()) == kept
-    assert torch.equal(layer.weight != 0, literal_topk_mask(w, 0.5).bool())
+        ref.weight.copy_(layer.weight)
+    for _ in range(2):
+        prune.global_unstructured([(layer, "weight")], pruning_method=TopK, amount=0.5)
+        prune.global_unstructured([(ref, "weight")], pruning_method=prune.L1Unstructured,
+                                  amount=0.5)
+    assert int((layer.weight != 0).sum()) == 100
+    assert torch.equal(layer.weight_mask, ref.weight_mask)
 
 
 @pytest.mark.parametrize(

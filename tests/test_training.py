@@ -479,7 +479,7 @@ def test_threads_are_set_for_the_run_only(monkeypatch) -> None:
     b = train(None, xor(), seed=0, steps=3, loss=loss, threads=None)
     assert seen[-1] == before
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-6)
-    monkeypatch.setattr("torch_orderedness.training.SMALL_MODEL", 47)  # XOR's layer has 54
+    monkeypatch.setattr("torch_orderedness.training.api.SMALL_MODEL", 47)  # XOR's layer has 54
     train(None, xor(), seed=0, steps=1, loss=loss)
     assert seen[-1] == before
     with pytest.raises(TypeError, match="threads"):

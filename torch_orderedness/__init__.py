@@ -4,18 +4,24 @@ Public API:
 
 - :class:`CompletePerceptron`: the paper's all-to-all, weight-tied recurrent
   layer, and :class:`PerceptronEnsemble` (``S`` of them run as one batch).
-- Pruning schemes (``torch.nn.utils.prune`` methods): :class:`RandomPrune`,
-  :class:`TopK`, :class:`DynamicTopK`, :class:`TrilDamp`,
-  :class:`DynamicTrilDamp`, their functional helpers, the dynamic schedules,
-  and :class:`InPlacePruner` for the paper's in-place application.
+- Pruning schemes (``torch.nn.utils.prune`` methods, taking the paper's
+  parameter or torch's ``amount``): :class:`RandomPrune`, :class:`TopK`,
+  :class:`DynamicTopK`, :class:`TrilDamp`, :class:`DynamicTrilDamp`
+  (:data:`PRUNING_SCHEMES` by short name), their functional helpers and the
+  dynamic schedules.
 - The metric: :func:`orderedness`, :func:`ordering` (with its :class:`Ordering`
   result: the best order found and certified bounds), :func:`neuron_graph`,
   and the shuffled-weights null model :func:`orderedness_null`
   (:class:`NullModel`).  Solvers and bounds: :mod:`torch_orderedness.metric`.
-- Training: :func:`train`, :func:`train_seeds` (many seeds as one batched
-  model), :class:`PruneSpec`, the results :class:`TrainResult` and
-  :class:`SeedRuns`, :func:`seed_generators`; TensorBoard through
-  :class:`TensorBoardLogger` (or any :class:`TrainingLogger`).
+- Training pieces for any loop: :class:`InPlacePruner` (the paper's in-place
+  application, with ``state_dict``), :class:`PruningScheduler` (the training
+  progress), :class:`OrderednessMonitor` (orderedness every few steps to
+  TensorBoard or any :class:`TrainingLogger`, e.g. :class:`TensorBoardLogger`).
+- Our own loop on those pieces: :func:`train`, :func:`train_seeds` (many seeds
+  as one batched model), :class:`PruneSpec`, the results :class:`TrainResult`
+  and :class:`SeedRuns`, :func:`seed_generators`.
+- Lightning callbacks: :mod:`torch_orderedness.lightning` (needs the
+  ``lightning`` extra; not imported here).
 - The paper's tasks: :func:`xor`, :func:`sine`, :func:`get_task`, :class:`Task`.
 """
 
@@ -31,10 +37,10 @@ from torch_orderedness.metric import (
     ordering,
 )
 from torch_orderedness.pruning import (
+    PRUNING_SCHEMES,
     SCHEDULES,
     DynamicTopK,
     DynamicTrilDamp,
-    InPlacePruner,
     RandomPrune,
     TopK,
     TrilDamp,
@@ -50,7 +56,10 @@ from torch_orderedness.pruning import (
 )
 from torch_orderedness.tasks import Task, get_task, sine, xor
 from torch_orderedness.training import (
+    InPlacePruner,
+    OrderednessMonitor,
     PruneSpec,
+    PruningScheduler,
     SeedRuns,
     TrainResult,
     seed_generators,
@@ -77,7 +86,7 @@ __all__ = [
     "dynamic_topk_prune",
     "tril_damp",
     "dynamic_tril_damp",
-    "InPlacePruner",
+    "PRUNING_SCHEMES",
     "SCHEDULES",
     "ramp",
     "dynamic_keep_fraction",
@@ -90,7 +99,11 @@ __all__ = [
     "neuron_graph",
     "orderedness_null",
     "NullModel",
-    # training
+    # training pieces
+    "InPlacePruner",
+    "PruningScheduler",
+    "OrderednessMonitor",
+    # our training loop
     "train",
     "train_seeds",
     "PruneSpec",

@@ -21,19 +21,14 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from torch_orderedness import _checks
+from torch_orderedness._weights import MLPLayout, parse_mlp
+
 __all__ = ["CompletePerceptron", "INIT_SCHEMES"]
 
 InitScheme = Literal["normal", "uniform", "zeros"]
 #: Initialisation schemes of the paper (Appendix B): N(0, 1), U(0, 1) and all zeros.
 INIT_SCHEMES: tuple[str, ...] = ("normal", "uniform", "zeros")
-
-
-def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return value
 
 
 def _check_init(name: str, value: object) -> str | Callable[[Tensor], object]:
@@ -114,12 +109,11 @@ class CompletePerceptron(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = _check_count("in_features", in_features, 0)
-        self.hidden_features = _check_count("hidden_features", hidden_features, 0)
-        self.out_features = _check_count("out_features", out_features, 1)
-        self.iterations = _check_count("iterations", iterations, 1)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {bias!r}")
+        self.in_features = _checks.count("in_features", in_features, 0)
+        self.hidden_features = _checks.count("hidden_features", hidden_features, 0)
+        self.out_features = _checks.count("out_features", out_features, 1)
+        self.iterations = _checks.count("iterations", iterations, 1)
+        bias = _checks.flag("bias", bias)
         if not callable(activation):
             raise TypeError(f"activation must be callable, got {activation!r}")
         self.activation = activation
@@ -162,7 +156,8 @@ class CompletePerceptron(nn.Module):
 
     def states(self, x: Tensor, iterations: int | None = None) -> Tensor:
         """The full state ``h_T`` of the outputs and hidden neurons, ``(batch, O+H)``."""
-        steps = self.iterations if iterations is None else _check_count("iterations", iterations, 1)
+        steps = self.iterations if iterations is None else _checks.count("iterations", iterations,
+                                                                        1)
         if not isinstance(x, Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         unbatched = x.dim() == 1
@@ -222,9 +217,11 @@ class CompletePerceptron(nn.Module):
         state was.
 
         Args:
-            layers: an ``nn.Sequential`` or a list of modules: ``nn.Linear``
-                layers and parameter-free modules (activations); any other
-                module with parameters is rejected.
+            layers: an ``nn.Sequential``, a list or tuple of modules, or one
+                ``nn.Linear``: ``nn.Linear`` layers and parameter-free modules
+                (activations, and before the first layer e.g. ``nn.Flatten``);
+                any other module with parameters is rejected.  This is the
+                same reading of an MLP as :func:`~torch_orderedness.orderedness`'s.
             activation: the non-linearity the complete layer applies after
                 every layer (the output layer included), default sigmoid.
             initial_state: constant for the initial state (irrelevant to the
@@ -235,8 +232,10 @@ class CompletePerceptron(nn.Module):
                 compute ``activation``, checked on a probe tensor, so that the
                 layer computes what the MLP computes; an MLP with other
                 activations, or without one after its last layer, is refused
-                with a ``ValueError``.  ``False``: embed the weights whatever
-                the MLP's own activations are (they are ignored).
+                with a ``ValueError``; parameter-free modules before the first
+                ``nn.Linear`` must leave ``(batch, in_features)`` inputs as they
+                are (``nn.Flatten`` does).  ``False``: embed the weights
+                whatever the MLP's own modules compute (they are ignored).
 
         Returns:
             A ``CompletePerceptron`` with ``bias=True`` when any layer has one.
@@ -244,7 +243,9 @@ class CompletePerceptron(nn.Module):
         Raises:
             TypeError: a module with parameters that is not ``nn.Linear``.
             ValueError: layers that do not chain, no ``nn.Linear``, or (with
-                ``strict``) activations other than ``activation``.
+                ``strict``) modules that compute something other than
+                ``activation`` after a layer, or other than the identity before
+                the first.
 
         Example::
 
@@ -254,36 +255,26 @@ class CompletePerceptron(nn.Module):
             >>> torch.allclose(layer(x), mlp(x), atol=1e-6)
             True
         """
-        linears, between = _linear_layers(layers)
-        sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
-        for a, b in zip(linears[:-1], linears[1:], strict=True):
-            if b.in_features != a.out_features:
-                raise ValueError(
-                    f"layers do not chain: a layer with out_features={a.out_features} is "
-                    f"followed by one with in_features={b.in_features}"
-                )
+        layout = parse_mlp(layers)
         if strict:
-            _check_activations(linears, between, activation)
-        n_in, n_out = sizes[0], sizes[-1]
-        hidden_sizes = sizes[1:-1]
-        first = linears[0].weight
+            _check_activations(layout, activation)
+        sizes, starts = layout.sizes, layout.starts
+        first = layout.linears[0].weight
         layer = cls(
-            n_in,
-            sum(hidden_sizes),
-            n_out,
-            iterations=len(linears),
-            bias=any(lin.bias is not None for lin in linears),
+            sizes[0],
+            sum(sizes[1:-1]),
+            sizes[-1],
+            iterations=len(layout.linears),
+            bias=any(lin.bias is not None for lin in layout.linears),
             activation=activation,
             weight_init="zeros",
             state_init="zeros",
             device=first.device,
             dtype=first.dtype,
         )
-        # start index of each MLP layer's neurons in the [outputs | hidden | inputs] order
-        starts = _mlp_neuron_starts(sizes)
         with torch.no_grad():
             layer.initial_state.fill_(initial_state)
-            for depth, lin in enumerate(linears):
+            for depth, lin in enumerate(layout.linears):
                 rows = slice(starts[depth + 1], starts[depth + 1] + sizes[depth + 1])
                 cols = slice(starts[depth], starts[depth] + sizes[depth])
                 layer.weight[rows, cols] = lin.weight
@@ -292,60 +283,38 @@ class CompletePerceptron(nn.Module):
         return layer
 
 
-def _linear_layers(
-    layers: Sequence[nn.Module] | nn.Sequential,
-) -> tuple[list[nn.Linear], list[list[nn.Module]]]:
-    """The ``nn.Linear`` layers of an MLP and the parameter-free modules after each."""
-    if isinstance(layers, nn.Linear):
-        layers = [layers]
-    if not isinstance(layers, (nn.Sequential, Sequence)):
-        raise TypeError(
-            f"layers must be an nn.Sequential or a list of modules, got {type(layers).__name__}"
+def _computes(modules: Sequence[nn.Module], probe: Tensor, expected: Tensor) -> bool:
+    """Whether applying ``modules`` to ``probe`` gives ``expected``."""
+    out = probe
+    try:
+        for m in modules:
+            out = m(out)
+        return isinstance(out, Tensor) and out.shape == expected.shape and bool(
+            torch.allclose(out, expected, rtol=1e-6, atol=1e-9)
         )
-    linears: list[nn.Linear] = []
-    between: list[list[nn.Module]] = []
-    for module in layers:
-        if isinstance(module, nn.Linear):
-            linears.append(module)
-            between.append([])
-        elif isinstance(module, nn.Module) and next(module.parameters(), None) is None:
-            if not linears:
-                raise ValueError(
-                    f"layers must start with an nn.Linear, got {type(module).__name__} first"
-                )
-            between[-1].append(module)
-        else:
-            raise TypeError(
-                "layers may hold nn.Linear layers and parameter-free modules only, "
-                f"got {type(module).__name__}"
-            )
-    if not linears:
-        raise ValueError("layers holds no nn.Linear layer")
-    return linears, between
+    except Exception:  # a module that cannot run on the probe computes something else
+        return False
 
 
-def _check_activations(
-    linears: Sequence[nn.Linear],
-    between: Sequence[Sequence[nn.Module]],
-    activation: Callable[[Tensor], Tensor],
-) -> None:
-    """Refuse an MLP whose modules after some ``nn.Linear`` do not compute ``activation``."""
+def _check_activations(layout: MLPLayout, activation: Callable[[Tensor], Tensor]) -> None:
+    """Refuse an MLP the layer would not compute: leading modules must be the identity on
+    ``(batch, in_features)`` inputs, and the modules after every ``nn.Linear`` ``activation``."""
+    width = layout.sizes[0]
+    probe = torch.linspace(-6.0, 6.0, 5 * width, dtype=torch.float64).reshape(5, width)
+    if not _computes(layout.before, probe, probe):
+        names = " then ".join(type(m).__name__ for m in layout.before)
+        raise ValueError(
+            f"from_mlp embeds an MLP whose inputs reach the first nn.Linear unchanged; this one "
+            f"applies {names} to (batch, {width}) inputs first, which the complete layer cannot "
+            "compute. Pass strict=False to embed the weights anyway."
+        )
     probe = torch.linspace(-6.0, 6.0, 25, dtype=torch.float64).reshape(5, 5)
     expected = activation(probe)
     name = getattr(activation, "__name__", type(activation).__name__)
-    for k, (lin, mods) in enumerate(zip(linears, between, strict=True)):
-        out = probe
-        try:
-            for m in mods:
-                out = m(out)
-            same = isinstance(out, Tensor) and out.shape == expected.shape and bool(
-                torch.allclose(out, expected, rtol=1e-6, atol=1e-9)
-            )
-        except Exception:  # a module that cannot run on the probe computes something else
-            same = False
-        if not same:
+    for k, (lin, mods) in enumerate(zip(layout.linears, layout.after, strict=True)):
+        if not _computes(mods, probe, expected):
             applied = " then ".join(type(m).__name__ for m in mods) or "nothing"
-            which = "the last nn.Linear" if k == len(linears) - 1 else f"nn.Linear {k}"
+            which = "the last nn.Linear" if k == len(layout.linears) - 1 else f"nn.Linear {k}"
             raise ValueError(
                 f"from_mlp embeds an MLP that applies activation={name} after every nn.Linear, "
                 "the last one included (the complete layer applies it to every neuron); after "
@@ -353,17 +322,3 @@ def _check_activations(
                 "which computes something else. Pass the MLP's activation as activation=..., "
                 "or strict=False to embed the weights anyway."
             )
-
-
-def _mlp_neuron_starts(sizes: Sequence[int]) -> list[int]:
-    """Start index of each MLP layer (inputs first) in the ``[outputs|hidden|inputs]`` order.
-
-    ``sizes`` = ``[inputs, hidden_1, ..., hidden_m, outputs]``.  The outputs
-    come first, then hidden layer ``m`` down to hidden layer 1, then inputs.
-    """
-    starts = [0] * len(sizes)
-    position = 0
-    for depth in range(len(sizes) - 1, -1, -1):
-        starts[depth] = position
-        position += sizes[depth]
-    return starts

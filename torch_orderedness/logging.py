@@ -170,20 +170,25 @@ class TensorBoardLogger:
     ``tensorboard`` package): scalars by their tags, parameters as histograms
     ``params/<name>``, the ordered weight as the image ``weight/ordered``
     (:func:`weight_image`) and the hyperparameters by ``add_hparams`` in the
-    same directory (see the module docstring).  :func:`~torch_orderedness.training.train`
+    same directory (see the module docstring).  :func:`~torch_orderedness.train`
     creates one itself for ``log_dir=...``; pass one as ``logger=...`` to
-    keep it open across runs.
+    keep it open across runs, or give the
+    :class:`~torch_orderedness.OrderednessMonitor` your own ``SummaryWriter``.
 
     Args:
         log_dir: directory of the event files (created by ``SummaryWriter``).
+        writer: instead of ``log_dir``, an existing ``SummaryWriter`` to write
+            through; it stays yours (:meth:`close` only flushes it).
         flush_secs: seconds between automatic flushes to disk (default 30),
-            as for ``SummaryWriter``.
+            as for ``SummaryWriter`` (with ``log_dir`` only).
 
     Attributes:
         log_dir: the directory, a :class:`pathlib.Path`.
         writer: the ``SummaryWriter``.
 
     Usable as a context manager; :meth:`close` flushes the files.
+    :meth:`remove_own_files` deletes the event files this logger created (a
+    run that failed before its first step uses it), never other writers'.
 
     Example::
 
@@ -197,11 +202,29 @@ class TensorBoardLogger:
         (True, ['events'])
     """
 
-    def __init__(self, log_dir: str | os.PathLike[str], *, flush_secs: int = 30) -> None:
+    def __init__(self, log_dir: str | os.PathLike[str] | None = None, *, writer: Any = None,
+                 flush_secs: int = 30) -> None:
+        if (log_dir is None) == (writer is None):
+            raise TypeError("TensorBoardLogger needs log_dir or writer (one of them)")
+        if writer is not None:
+            self.writer, self._owns = writer, False
+            self.log_dir = Path(writer.get_logdir())
+            self._before: set[Path] = set()
+            return
         from torch.utils.tensorboard import SummaryWriter
 
-        self.log_dir = Path(log_dir)
-        self.writer = SummaryWriter(log_dir=str(self.log_dir), flush_secs=flush_secs)
+        self.log_dir = Path(log_dir)  # type: ignore[arg-type]
+        self._before = self._event_files()
+        self.writer, self._owns = SummaryWriter(log_dir=str(self.log_dir),
+                                                flush_secs=flush_secs), True
+
+    def _event_files(self) -> set[Path]:
+        """Event files of this process in :attr:`log_dir` (their names carry the pid)."""
+        if not self.log_dir.is_dir():
+            return set()
+        mark = f".{os.getpid()}."
+        return {p for p in self.log_dir.iterdir()
+                if p.name.startswith("events.out.tfevents.") and mark in p.name}
 
     def log_scalars(self, step: int, values: Mapping[str, float]) -> None:
         """``add_scalar(tag, value, step)`` for every ``tag -> value``."""
@@ -213,12 +236,11 @@ class TensorBoardLogger:
         for name, tensor in params.items():
             self.writer.add_histogram(f"params/{name}", tensor.detach().cpu(), global_step=step)
 
-    def log_ordering(self, step: int, weight: Tensor, permutation: tuple[int, ...]) -> None:
-        """The image ``weight/ordered``: :func:`weight_image` of ``weight`` in that order."""
-        self.writer.add_image(
-            "weight/ordered", weight_image(weight, permutation), global_step=step,
-            dataformats="CHW",
-        )
+    def log_ordering(self, step: int, weight: Tensor, permutation: tuple[int, ...], *,
+                     tag: str = "weight/ordered") -> None:
+        """The image ``tag``: :func:`weight_image` of ``weight`` in that order."""
+        self.writer.add_image(tag, weight_image(weight, permutation), global_step=step,
+                              dataformats="CHW")
 
     def log_hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
         """``add_hparams`` in this directory; values other than int, float, str, bool as text."""
@@ -234,8 +256,25 @@ class TensorBoardLogger:
         self.writer.flush()
 
     def close(self) -> None:
-        """Flush and close the event files."""
-        self.writer.close()
+        """Flush and close the event files (a writer given as ``writer=`` is only flushed)."""
+        if self._owns:
+            self.writer.close()
+        else:
+            self.writer.flush()
+
+    def remove_own_files(self) -> list[Path]:
+        """Close, then delete the event files this logger created; returns them.
+
+        Only files this process created in :attr:`log_dir` after the logger was
+        built are removed; a writer given as ``writer=`` is left alone.
+        """
+        if not self._owns:
+            return []
+        self.close()
+        mine = sorted(self._event_files() - self._before)
+        for path in mine:
+            path.unlink(missing_ok=True)
+        return mine
 
     def __enter__(self) -> TensorBoardLogger:
         return self

@@ -35,6 +35,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from torch_orderedness._weights import mlp_weight as _mlp_weight
+from torch_orderedness._weights import parse_mlp, weight_in_use
+
 __all__ = ["NeuronGraph", "neuron_graph", "mlp_weight", "current_weight"]
 
 
@@ -94,14 +97,7 @@ def current_weight(module: nn.Module, name: str = "weight") -> Tensor:
         >>> bool((current_weight(lin) == 0).all()), bool((lin.weight == 0).all())
         (True, False)
     """
-    orig = getattr(module, name + "_orig", None)
-    mask = getattr(module, name + "_mask", None)
-    if isinstance(orig, Tensor) and isinstance(mask, Tensor):
-        return orig * mask
-    weight = getattr(module, name, None)
-    if not isinstance(weight, Tensor):
-        raise TypeError(f"{type(module).__name__} has no tensor {name!r}")
-    return weight
+    return weight_in_use(module, name)
 
 
 def _count(name: str, value: object) -> int:
@@ -126,31 +122,6 @@ def _to_numpy(w: Tensor | np.ndarray) -> np.ndarray:
     return np.asarray(w, dtype=np.float64)
 
 
-def _linear_layers(layers: nn.Module | Sequence[nn.Module]) -> list[nn.Linear]:
-    if isinstance(layers, nn.Linear):
-        return [layers]
-    linears: list[nn.Linear] = []
-    for k, module in enumerate(layers):
-        if isinstance(module, nn.Linear):
-            linears.append(module)
-        elif isinstance(module, nn.Module) and next(module.parameters(), None) is None:
-            continue  # activations and other parameter-free modules
-        else:
-            raise TypeError(
-                "an MLP may hold nn.Linear layers and parameter-free modules only; "
-                f"layer {k} is {type(module).__name__}"
-            )
-    if not linears:
-        raise ValueError("the MLP holds no nn.Linear layer")
-    for k in range(1, len(linears)):
-        if linears[k].in_features != linears[k - 1].out_features:
-            raise ValueError(
-                f"the MLP's layers do not chain: out_features={linears[k - 1].out_features} "
-                f"is followed by in_features={linears[k].in_features}"
-            )
-    return linears
-
-
 def mlp_weight(layers: nn.Module | Sequence[nn.Module]) -> Tensor:
     """The complete-layer weight ``(O+H, O+H+I)`` of an MLP, in the ``from_mlp`` layout.
 
@@ -173,21 +144,7 @@ def mlp_weight(layers: nn.Module | Sequence[nn.Module]) -> Tensor:
         >>> mlp_weight(mlp).shape  # O=1, H=3, I=2
         torch.Size([4, 6])
     """
-    linears = _linear_layers(layers)
-    sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
-    starts = [0] * len(sizes)  # position of each MLP layer's neurons, inputs = layer 0
-    position = 0
-    for depth in range(len(sizes) - 1, -1, -1):
-        starts[depth] = position
-        position += sizes[depth]
-    rows = position - sizes[0]
-    first = current_weight(linears[0])
-    out = torch.zeros(rows, position, dtype=first.dtype, device=first.device)
-    with torch.no_grad():
-        for depth, lin in enumerate(linears):
-            r, c = starts[depth + 1], starts[depth]
-            out[r : r + sizes[depth + 1], c : c + sizes[depth]] = current_weight(lin).detach()
-    return out
+    return _mlp_weight(parse_mlp(layers))
 
 
 def _check_given(name: str, given: int | None, defined: int, what: str) -> None:
@@ -309,16 +266,16 @@ def neuron_graph(
     if isinstance(w, (nn.Linear, nn.Sequential)) or (
         isinstance(w, (list, tuple)) and w and all(isinstance(m, nn.Module) for m in w)
     ):
-        linears = _linear_layers(w)
-        n_out, n_in = linears[-1].out_features, linears[0].in_features
+        layout = parse_mlp(w)
+        n_out, n_in = layout.sizes[-1], layout.sizes[0]
         _check_given("outputs", outputs, n_out, "the MLP's out_features")
         _check_given("inputs", inputs, n_in, "the MLP's in_features")
-        if len(linears) == 1:
+        if len(layout.linears) == 1:
             raise ValueError(
                 "an MLP of a single nn.Linear has no hidden neurons and no connection among its "
                 "neurons (only inputs to outputs), so its orderedness is undefined (0 / 0)"
             )
-        return _from_array(_to_numpy(mlp_weight(linears)), n_out, n_in, label="MLP weight")
+        return _from_array(_to_numpy(_mlp_weight(layout)), n_out, n_in, label="MLP weight")
     raise TypeError(
         "w must be a torch.Tensor or numpy array (N, N + inputs) or (B, N, N + inputs), a "
         "complete perceptron layer, an nn.RNN, or an MLP (nn.Sequential / list of nn.Linear); "
