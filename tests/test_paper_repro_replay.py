@@ -259,3 +259,80 @@ def test_cli_rejects_options_of_the_other_protocol(tmp_path, capsys, argv, messa
     assert main(argv + ["--out", str(tmp_path)], trainer=trainer) == 2
     assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- the replay
+
+
+# per row: one XOR and one Sine trial (different trials across rows, 1..10 all covered),
+# and every trial of the untrained column
+_XOR_TRIAL = {row: 1 + i for i, (_, row) in enumerate(reference.ROWS.values())}
+_SINE_TRIAL = {row: 10 - i for i, (_, row) in enumerate(reference.ROWS.values())}
+
+
+def _check(r: TrialReplay) -> None:
+    assert abs(r.start - r.reference_start) <= 1e-5, r
+    assert abs(r.end - r.reference_end) <= 1e-5, r
+    assert r.agrees
+    assert r.final_loss == pytest.approx(r.reference_final_loss, rel=1e-3, abs=1e-7), r
+    assert r.end_weight_error < 1e-3, r
+
+
+@pytest.mark.parametrize("row", list(_XOR_TRIAL))
+def test_replayed_trials_match_their_recordings(runs, one_thread, row):
+    untrained = reference.replay(runs, rows=[row], columns=["untrained"])
+    assert [r.trial for r in untrained] == list(range(1, 11))
+    trained = [reference.replay_trial(runs.cell(row, "xor"), _XOR_TRIAL[row]),
+               reference.replay_trial(runs.cell(row, "sine"), _SINE_TRIAL[row])]
+    for r in untrained + trained:
+        _check(r)
+    # the untrained column is the paper's cell (all 10 trials): mean and std to 3 decimals
+    (cell,) = reference.build(untrained)
+    assert cell.agrees is True
+
+
+def test_cli_replays_a_cell_and_writes_the_table(tmp_path, one_thread):
+    out = tmp_path / "ref"
+    assert main(["--protocol", "reference", "--rows", "tril", "dyn_tril", "--columns",
+                 "untrained", "--out", str(out)]) == 0
+    md = (out / "table1.md").read_text()
+    assert "**0.328 ± 0.050** · paper 0.328 ± 0.050 · yes" in md
+    assert "**0.315 ± 0.048** · paper 0.315 ± 0.048 · yes" in md
+    assert "within 1e-05: 20 of 20" in md
+    replays, doc = reference.load_replays(out / "results.json")
+    assert len(replays) == 20 and doc["sha256"] == reference.SHA256
+
+
+# --------------------------------------------------------------------------- shared masks
+
+
+def test_shared_mask_is_the_first_seeds_own_mask_applied_to_every_seed(one_thread):
+    from paper_repro._adapter import shared_random_mask
+    from torch_orderedness import PruneSpec, train_seeds, xor
+
+    seeds = [3141592, 3141593, 3141594]
+    per_seed = train_seeds(None, xor(), seeds, steps=10, update=False,
+                           pruning=[PruneSpec("random", p=0.5)], progress_bar=False)
+    mask = shared_random_mask(0.5, (6, 8), seeds[0])
+    shared = train_seeds(None, xor(), seeds, steps=10, update=False,
+                         pruning=[PruneSpec("random", p=0.5, mask=mask)], progress_bar=False)
+    # N(0,1) weights have no exact zeros: the zeros of an end weight are its mask's
+    zeros = [[(r.end_params["weight"] == 0) for r in runs] for runs in (per_seed, shared)]
+    assert torch.equal(zeros[0][0], mask == 0)  # the first seed's own mask
+    assert not torch.equal(zeros[0][1], mask == 0)  # another seed draws another
+    assert all(torch.equal(z, mask == 0) for z in zeros[1])  # shared: every seed
+    assert shared.start.tolist() == per_seed.start.tolist()
+    assert shared.end[0] == per_seed.end[0] and shared.end[1] != per_seed.end[1]
+
+
+def test_shared_random_mask_option_trains_through_the_adapter(one_thread):
+    from paper_repro import Setting, train_setting
+
+    seeds = [5, 6, 7, 8]
+    runs = {m: train_setting(Setting("untrained", "default", "random", 0.5, 5, 3, 10,
+                                     random_mask=m), seeds)
+            for m in ("per_seed", "shared")}
+    assert runs["shared"].change[0] == runs["per_seed"].change[0]
+    assert runs["shared"].change[1:] != runs["per_seed"].change[1:]
+    # one mask: every seed's weight has the same number of zeros
+    assert len(set(runs["shared"].sparsity)) == 1
