@@ -452,7 +452,7 @@ def test_untrained_orderedness_of_normal_weights_near_068(one_thread):
     seeds = list(range(1000, 1300))
     r = train_setting(Setting("untrained", "default", "none", None, 5, 3, 1), seeds)
     s = stats.summarize(r.start)
-    # NOTES.md: mean about 0.68, std about 0.05 for O=1, H=5 with N(0,1) entries
+    # paper_repro/PAPER_NOTES.md: mean about 0.68, std about 0.05 for O=1, H=5 with N(0,1) entries
     assert abs(s.mean - 0.68) < 0.015
     assert 0.03 < s.std < 0.07
     assert all(0.5 < v <= 1.0 for v in r.start)
