@@ -279,3 +279,31 @@ def test_cuda_matches_cpu() -> None:
     x = torch.rand(5, 3, dtype=torch.float64)
     expected = layer(x)
     torch.testing.assert_close(layer.cuda()(x.cuda()).cpu(), expected)
+
+
+def test_trace_export_and_compile_work_and_script_is_documented_as_unsupported() -> None:
+    layer = CompletePerceptron(2, 3, 1, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(4, 2)
+    torch.testing.assert_close(torch.jit.trace(layer, x)(x), layer(x))
+    torch.testing.assert_close(torch.export.export(layer, (x,)).module()(x), layer(x))
+    torch.testing.assert_close(torch.compile(layer, backend="eager")(x), layer(x))
+    assert "torch.jit.script`` does not" in CompletePerceptron.__doc__
+    with pytest.raises(Exception):  # noqa: B017 - TorchScript's own error types vary
+        torch.jit.script(layer)
+
+
+def test_deepcopy_after_pruning_needs_one_of_the_documented_ways() -> None:
+    import copy
+
+    layer = CompletePerceptron(2, 3, 1, generator=torch.Generator().manual_seed(0))
+    TopK.apply(layer, "weight", k=0.5)
+    with pytest.raises(RuntimeError, match="deepcopy"):  # torch's own limitation, documented
+        copy.deepcopy(layer)
+    with torch.no_grad():
+        layer(torch.rand(1, 2))
+    twin = copy.deepcopy(layer)
+    torch.testing.assert_close(twin.weight, layer.weight)
+    new = CompletePerceptron(2, 3, 1)
+    prune.identity(new, "weight")
+    new.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(new.weight_orig * new.weight_mask, layer.weight)

@@ -1,11 +1,14 @@
-"""The five pruning schemes against their formulas (NOTES.md, Eq. 4-6) and literal loops."""
+"""torch_orderedness.pruning: the five schemes against their formulas (Eq. 4-6), torch's own
+methods and literal loops; how they behave when torch applies them again."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
+from oracles import literal_topk_mask, literal_tril_mask
 from torch import nn
 from torch.nn.utils import prune
 
@@ -13,7 +16,7 @@ from torch_orderedness import (
     CompletePerceptron,
     DynamicTopK,
     DynamicTrilDamp,
-    InPlacePruner,
+    PruneSpec,
     RandomPrune,
     TopK,
     TrilDamp,
@@ -28,27 +31,7 @@ from torch_orderedness import (
     tril_damp,
 )
 
-# ----------------------------------------------------------------------------- references
-
-
-def literal_topk_mask(w: torch.Tensor, k: float) -> torch.Tensor:
-    """Keep the floor(k*n) largest |w| (continuous values: no ties), by sorting."""
-    flat = w.reshape(-1).abs().tolist()
-    n_keep = math.floor(round(k * len(flat), 9))
-    order = sorted(range(len(flat)), key=lambda i: -flat[i])
-    mask = [0.0] * len(flat)
-    for i in order[:n_keep]:
-        mask[i] = 1.0
-    return torch.tensor(mask, dtype=w.dtype).reshape(w.shape)
-
-
-def literal_tril_mask(rows: int, cols: int, f: float) -> torch.Tensor:
-    mask = torch.ones(rows, cols, dtype=torch.float64)
-    for i in range(rows):
-        for j in range(cols):
-            if j < i:
-                mask[i, j] = 1.0 - f
-    return mask
+# ----------------------------------------------------------------- references
 
 
 def snapshot(module: nn.Module) -> tuple[dict, list]:
@@ -65,7 +48,7 @@ def assert_unchanged(module: nn.Module, before: tuple[dict, list]) -> None:
     assert list(module._forward_pre_hooks.values()) == hooks
 
 
-# ----------------------------------------------------------------------------- schedules
+# ------------------------------------------------------------------ schedules
 
 
 @pytest.mark.parametrize("x", [0.0, 0.1, 0.25, 0.5, 0.64, 0.9, 1.0])
@@ -87,7 +70,7 @@ def test_sin4_is_late_and_cubic_is_early() -> None:
     assert ramp(0.206, "cubic") == pytest.approx(0.5, abs=0.01)
 
 
-# ----------------------------------------------------------------------------- Top-K
+# ------------------------------------ Top-K and Dynamic Top-K: what they keep
 
 
 @pytest.mark.parametrize("k", [0.0, 0.1, 0.29, 0.5, 0.73, 1.0])
@@ -161,17 +144,6 @@ def test_topk_module_and_functional() -> None:
     assert torch.equal(layer2.weight_mask, literal_topk_mask(w2, k_x))
 
 
-def test_topk_repeated_application_compounds() -> None:
-    """Inside a PruningContainer, k counts against what is left: 0.5 twice keeps 25 %."""
-    layer = nn.Linear(10, 10, bias=False)
-    TopK.apply(layer, "weight", k=0.5)
-    TopK.apply(layer, "weight", k=0.5)
-    assert int(layer.weight_mask.sum()) == 25
-    kept = layer.weight_orig.detach().abs()[layer.weight_mask == 1]
-    dropped = layer.weight_orig.detach().abs()[layer.weight_mask == 0]
-    assert kept.min() >= dropped.max()
-
-
 def test_global_topk_selects_across_parameters() -> None:
     torch.manual_seed(0)
     a, b = nn.Linear(6, 4), nn.Linear(4, 3)
@@ -184,7 +156,72 @@ def test_global_topk_selects_across_parameters() -> None:
     assert int(got.sum()) == 18
 
 
-# ----------------------------------------------------------------------------- Random
+# ------------------------------------------------------------- torch's amount
+
+
+@pytest.mark.parametrize("amount", [0.0, 0.2, 0.5, 0.73, 1.0, 0, 7, 48])
+def test_topk_amount_prunes_the_entries_of_l1_unstructured(amount) -> None:
+    w = torch.randn(6, 8, generator=torch.Generator().manual_seed(3))
+    ones = torch.ones_like(w)
+    ours = TopK(amount=amount).compute_mask(w, ones)
+    assert torch.equal(ours, prune.L1Unstructured(amount=amount).compute_mask(w, ones))
+    pruned = amount if isinstance(amount, int) else round(amount * 48)
+    assert int((ours == 0).sum()) == pruned
+    # through torch, per parameter and globally
+    a, b = nn.Linear(8, 6, bias=False), nn.Linear(8, 6, bias=False)
+    with torch.no_grad():
+        b.weight.copy_(a.weight)
+    topk_prune(a, "weight", amount=amount)
+    prune.l1_unstructured(b, "weight", amount=amount)
+    assert torch.equal(a.weight_mask, b.weight_mask)
+
+
+def test_k_and_amount_are_one_parameter_given_either_way() -> None:
+    w = torch.randn(10, 10, generator=torch.Generator().manual_seed(4))
+    ones = torch.ones_like(w)
+    assert torch.equal(TopK(k=0.7).compute_mask(w, ones), TopK(amount=0.3).compute_mask(w, ones))
+    assert torch.equal(TrilDamp(f=0.8).prune(w), TrilDamp(amount=0.8).prune(w))
+    assert torch.equal(DynamicTrilDamp(f=0.8, progress=0.5).prune(w),
+                       DynamicTrilDamp(amount=0.8, progress=0.5).prune(w))
+    for cls, symbol in ((RandomPrune, "p"), (TopK, "k"), (DynamicTopK, "k"), (TrilDamp, "f"),
+                        (DynamicTrilDamp, "f")):
+        with pytest.raises(TypeError, match=f"{symbol} .* or amount .*, not both"):
+            cls(**{symbol: 0.5}, amount=0.5)
+        with pytest.raises(TypeError, match=f"needs {symbol}"):
+            cls()
+    with pytest.raises(ValueError, match="amount must be"):
+        TopK(amount=1.5)
+    with pytest.raises(ValueError, match="amount must be an int >= 0"):
+        TopK(amount=-1)
+    with pytest.raises(ValueError, match="more than the 48 entries"):
+        TopK(amount=49).compute_mask(torch.ones(6, 8), torch.ones(6, 8))
+
+
+def test_random_amount_prunes_exactly_that_many_at_random() -> None:
+    w = torch.ones(30, 40)
+    for amount, count in ((0.25, 300), (17, 17), (0.0, 0)):
+        masks = [RandomPrune(amount=amount, generator=torch.Generator().manual_seed(s))
+                 .compute_mask(w, torch.ones_like(w)) for s in range(3)]
+        assert all(int((m == 0).sum()) == count for m in masks)
+        if count:
+            assert not torch.equal(masks[0], masks[1])
+    per_item = RandomPrune(amount=5, batch_dims=1).compute_mask(torch.ones(3, 4, 4),
+                                                                 torch.ones(3, 4, 4))
+    assert ((per_item == 0).flatten(1).sum(1) == 5).all()
+
+
+def test_dynamic_topk_amount_reaches_torchs_count_at_the_end() -> None:
+    w = torch.randn(7, 9, generator=torch.Generator().manual_seed(5))
+    ones = torch.ones_like(w)
+    end = DynamicTopK(amount=0.5, progress=1.0).compute_mask(w, ones)
+    assert torch.equal(end, prune.L1Unstructured(amount=0.5).compute_mask(w, ones))
+    half = DynamicTopK(amount=0.5, progress=0.5).compute_mask(w, ones)  # r(0.5) = 1/4
+    assert int((half == 0).sum()) == round(0.5 * 0.25 * 63)
+    assert int((DynamicTopK(amount=10, progress=0.5).compute_mask(w, ones) == 0).sum()) == round(
+        10 * 0.25)
+
+
+# --------------------------------------------------------------------- Random
 
 
 def test_random_prune_fraction_and_reproducibility() -> None:
@@ -214,7 +251,7 @@ def test_random_prune_functional_keeps_default_mask() -> None:
     assert 0.15 < layer.weight_mask.mean().item() < 0.35
 
 
-# ----------------------------------------------------------------------------- Tril-damp
+# ------------------------------------------------------------------ Tril-damp
 
 
 @pytest.mark.parametrize("shape", [(4, 4), (3, 7), (5, 2)])
@@ -261,19 +298,59 @@ def test_global_unstructured_tril_damp_several_and_prepruned() -> None:
     torch.testing.assert_close(b.weight_mask, literal_tril_mask(6, 4, 0.5).float())
 
 
-def test_global_unstructured_tril_damp_refuses_non_2d_and_changes_nothing() -> None:
-    layer = nn.Linear(3, 3)
-    before = snapshot(layer)
-    with pytest.raises(ValueError, match="2-D"):
-        prune.global_unstructured(
-            [(layer, "weight"), (layer, "bias")], pruning_method=TrilDamp, f=0.5
-        )
-    assert_unchanged(layer, before)
-
-
 def test_tril_damp_on_a_bare_flat_vector_raises() -> None:
     with pytest.raises(ValueError, match="positions"):
         TrilDamp(f=0.5).compute_mask(torch.ones(12), torch.ones(12))
+
+
+# -------- applied again through torch (PruningContainer, global_unstructured)
+
+
+def test_topk_repeated_application_compounds() -> None:
+    """Inside a PruningContainer, k counts against what is left: 0.5 twice keeps 25 %."""
+    layer = nn.Linear(10, 10, bias=False)
+    TopK.apply(layer, "weight", k=0.5)
+    TopK.apply(layer, "weight", k=0.5)
+    assert int(layer.weight_mask.sum()) == 25
+    kept = layer.weight_orig.detach().abs()[layer.weight_mask == 1]
+    dropped = layer.weight_orig.detach().abs()[layer.weight_mask == 0]
+    assert kept.min() >= dropped.max()
+
+
+def test_static_topk_through_torch_compounds_like_torchs_own() -> None:
+    # TopK's k, like torch's amount, counts against what is left: 0.5 twice keeps 25 %
+    layer, ref = nn.Linear(20, 20, bias=False), nn.Linear(20, 20, bias=False)
+    with torch.no_grad():
+        ref.weight.copy_(layer.weight)
+    for _ in range(2):
+        prune.global_unstructured([(layer, "weight")], pruning_method=TopK, amount=0.5)
+        prune.global_unstructured([(ref, "weight")], pruning_method=prune.L1Unstructured,
+                                  amount=0.5)
+    assert int((layer.weight != 0).sum()) == 100
+    assert torch.equal(layer.weight_mask, ref.weight_mask)
+
+
+def test_dynamic_topk_through_torch_follows_eq4_of_the_whole_tensor() -> None:
+    # repeated calls on the pruned tensor (torch hands the method only the unpruned entries):
+    # every call keeps floor(k(x) * n) of ALL n entries, as Eq. 4 says, with no prune.remove
+    n, k, xs = 400, 0.5, [i / 10 for i in range(11)]
+    w = torch.randn(20, 20, generator=torch.Generator().manual_seed(2))
+    for call in ("apply", "global"):
+        layer = nn.Linear(20, 20, bias=False)
+        with torch.no_grad():
+            layer.weight.copy_(w)
+        for x in xs:
+            if call == "apply":
+                dynamic_topk_prune(layer, "weight", k=k, progress=x)
+            else:
+                prune.global_unstructured([(layer, "weight")], pruning_method=DynamicTopK, k=k,
+                                          progress=x)
+            kept = math.floor((1 - (1 - k) * math.sin(math.pi * x / 2) ** 4) * n)
+            assert int((layer.weight != 0).sum()) == kept, (call, x)
+            # the survivors are the kept largest of the original weight (nested selections)
+            largest = w.abs().flatten().argsort(descending=True)[:kept]
+            assert bool((layer.weight.flatten()[largest] != 0).all())
+        assert torch.equal(layer.weight != 0, literal_topk_mask(w, 0.5).bool())
 
 
 def test_repeated_tril_damp_compounds() -> None:
@@ -294,6 +371,15 @@ def test_repeated_global_tril_damp_refused_instead_of_squaring() -> None:
     assert_unchanged(layer, before)
 
 
+def test_global_tril_damp_refuses_a_parameter_listed_twice() -> None:
+    layer = nn.Linear(3, 3, bias=False)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="more than once"):
+        prune.global_unstructured([(layer, "weight"), (layer, "weight")], pruning_method=TrilDamp,
+                                  f=0.5)
+    assert_unchanged(layer, before)
+
+
 def test_dynamic_tril_damp_functional_then_topk_keeps_soft_entries() -> None:
     layer = nn.Linear(6, 6, bias=False, dtype=torch.float64)
     dynamic_tril_damp(layer, "weight", f=0.8, progress=1.0)
@@ -306,78 +392,48 @@ def test_dynamic_tril_damp_functional_then_topk_keeps_soft_entries() -> None:
     )
 
 
-# ----------------------------------------------------------------------------- in place
-
-
-def test_inplace_tril_damp_compounds_each_step() -> None:
-    layer = nn.Linear(5, 5, bias=False, dtype=torch.float64)
-    w = layer.weight.detach().clone()
-    pruner = InPlacePruner(layer, "weight", TrilDamp, f=0.5)
-    for _ in range(4):
-        pruner.step()
-    expected = w.clone()
-    for _ in range(4):
-        expected = expected - 0.5 * torch.tril(expected, -1)
-    torch.testing.assert_close(layer.weight.detach(), expected)
-
-
-def test_inplace_random_mask_is_fixed_and_weights_can_regrow() -> None:
-    layer = nn.Linear(20, 20, bias=False)
-    pruner = InPlacePruner(
-        layer, "weight", RandomPrune, p=0.5, generator=torch.Generator().manual_seed(0)
-    )
-    first = pruner.step().clone()
-    with torch.no_grad():
-        layer.weight.add_(1.0)  # a "gradient step" regrows pruned weights
-    assert sparsity(layer.weight) == 0.0
-    second = pruner.step()
-    assert torch.equal(first, second)
-    assert torch.equal(layer.weight != 0, first.bool())
-
-
-def test_inplace_dynamic_topk_follows_progress() -> None:
-    layer = nn.Linear(10, 10, bias=False)
-    pruner = InPlacePruner(layer, "weight", DynamicTopK, k=0.5)
-    pruner.step(progress=0.0)
-    assert sparsity(layer.weight) == 0.0
-    pruner.step(progress=0.5)
-    assert int((layer.weight != 0).sum()) == math.floor(100 * (1 - 0.5 * 0.25) + 1e-9)
-    pruner.step(progress=1.0)
-    assert int((layer.weight != 0).sum()) == 50
-    with pytest.raises(ValueError, match="progress"):
-        pruner.step()
-
-
-def test_inplace_batch_dims_per_seed() -> None:
-    w = torch.randn(3, 4, 6, generator=torch.Generator().manual_seed(0))
+def test_topk_batch_dims_needs_the_shape_and_refuses_flat_vectors() -> None:
     holder = nn.Module()
-    holder.weight = nn.Parameter(w.clone())
-    InPlacePruner(holder, "weight", TopK, k=0.5, batch_dims=1).step()
-    for s in range(3):
-        assert torch.equal(holder.weight[s].detach(), w[s] * literal_topk_mask(w[s], 0.5))
-
-
-def test_inplace_pruner_bad_input() -> None:
+    holder.weight = nn.Parameter(torch.randn(3, 4, 6, generator=torch.Generator().manual_seed(0)))
+    TopK.apply(holder, "weight", k=0.5, batch_dims=1)
+    assert int((holder.weight != 0).sum()) == 3 * 12
+    before = snapshot(holder)
+    # a second call would get t[mask == 1] as one flat vector: every entry its own "batch"
+    with pytest.raises(ValueError, match="batch_dims=1.*prune.remove"):
+        TopK.apply(holder, "weight", k=0.5, batch_dims=1)
+    assert_unchanged(holder, before)
+    # batch_dims equal to the tensor's dims leaves nothing to rank
     layer = nn.Linear(3, 3)
-    with pytest.raises(TypeError, match="method"):
-        InPlacePruner(layer, "weight", prune.L1Unstructured, amount=0.5)
-    with pytest.raises(AttributeError, match="no parameter"):
-        InPlacePruner(layer, "weights", TopK, k=0.5)
-    with pytest.raises(ValueError, match="k must be in"):
-        InPlacePruner(layer, "weight", TopK, k=1.5)
-    with pytest.raises(ValueError, match="2-D"):
-        InPlacePruner(layer, "bias", TrilDamp, f=0.5)
-    with pytest.raises(TypeError, match="progress"):
-        InPlacePruner(layer, "weight", DynamicTopK, k=0.5, progress=0.2)
-    topk_prune(layer, "weight", k=0.5)
-    with pytest.raises(ValueError, match="reparametrised"):
-        InPlacePruner(layer, "weight", TopK, k=0.5)
-    pruner = InPlacePruner(nn.Linear(3, 3), "weight", DynamicTopK, k=0.5)
-    with pytest.raises(ValueError, match="progress must be in"):
-        pruner.step(progress=1.2)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="more than 2 dims"):
+        TopK.apply(layer, "weight", k=0.5, batch_dims=2)
+    assert_unchanged(layer, before)
+    # global_unstructured hands a flat vector too
+    a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+    before_a, before_b = snapshot(a), snapshot(b)
+    with pytest.raises(ValueError, match="batch_dims"):
+        prune.global_unstructured([(a, "weight"), (b, "weight")], pruning_method=TopK, k=0.5,
+                                  batch_dims=1)
+    assert_unchanged(a, before_a)
+    assert_unchanged(b, before_b)
 
 
-# ----------------------------------------------------------------------------- bad input
+def test_soft_tril_damp_mask_round_trips_through_a_saved_state_dict(tmp_path) -> None:
+    torch.manual_seed(7)
+    layer = CompletePerceptron(2, 4, 1)
+    tril_damp(layer, "weight", f=0.8)
+    tril_damp(layer, "weight", f=0.5)  # compounded: 0.2 * 0.5 below the diagonal
+    torch.save(layer.state_dict(), tmp_path / "layer.pt")
+    fresh = CompletePerceptron(2, 4, 1)
+    tril_damp(fresh, "weight", f=0.0)  # recreate the reparametrisation, then load
+    fresh.load_state_dict(torch.load(tmp_path / "layer.pt"))
+    expected = literal_tril_mask(5, 7, 0.9).to(layer.weight_mask.dtype)
+    assert torch.allclose(fresh.weight_mask, expected)
+    x = torch.rand(3, 2)
+    assert torch.equal(fresh(x), layer(x))
+
+
+# -------------------------------------- bad input leaves the module as it was
 
 
 @pytest.mark.parametrize(
@@ -423,6 +479,32 @@ def test_nonfinite_weights_rejected_and_module_unchanged(method, kwargs, preprun
     assert_unchanged(layer, before)
 
 
+@pytest.mark.parametrize(
+    "method,kwargs",
+    [(DynamicTopK, {"k": 0.5, "progress": 0.7}), (DynamicTrilDamp, {"f": 0.5, "progress": 0.7})],
+)
+def test_nonfinite_weights_rejected_by_dynamic_schemes_and_global_calls(method, kwargs) -> None:
+    layer = CompletePerceptron(2, 3, 1)
+    with torch.no_grad():
+        layer.weight[1, 0] = float("nan")
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        method.apply(layer, "weight", **kwargs)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        prune.global_unstructured([(layer, "weight")], pruning_method=method, **kwargs)
+    assert_unchanged(layer, before)
+
+
+def test_global_unstructured_tril_damp_refuses_non_2d_and_changes_nothing() -> None:
+    layer = nn.Linear(3, 3)
+    before = snapshot(layer)
+    with pytest.raises(ValueError, match="2-D"):
+        prune.global_unstructured(
+            [(layer, "weight"), (layer, "bias")], pruning_method=TrilDamp, f=0.5
+        )
+    assert_unchanged(layer, before)
+
+
 def test_tril_damp_rejects_non_2d_and_unknown_names() -> None:
     layer = nn.Linear(3, 3)
     before = snapshot(layer)
@@ -431,53 +513,6 @@ def test_tril_damp_rejects_non_2d_and_unknown_names() -> None:
     with pytest.raises(AttributeError, match="no parameter"):
         TopK.apply(layer, "gamma", k=0.5)
     assert_unchanged(layer, before)
-
-
-def test_sparsity() -> None:
-    assert sparsity(torch.tensor([[0.0, 1.0], [2.0, 0.0]])) == 0.5
-    with pytest.raises(ValueError, match="empty"):
-        sparsity(torch.zeros(0))
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
-def test_cuda_masks_match_cpu() -> None:
-    w = torch.randn(6, 9, dtype=torch.float64)
-    for method in (TopK(k=0.5), TrilDamp(f=0.3), DynamicTopK(k=0.2, progress=0.7)):
-        cpu = method.compute_mask(w, torch.ones_like(w))
-        gpu = method.compute_mask(w.cuda(), torch.ones_like(w).cuda())
-        torch.testing.assert_close(gpu.cpu(), cpu)
-    layer = CompletePerceptron(2, 3, 1).cuda()
-    prune.global_unstructured([(layer, "weight")], pruning_method=TrilDamp, f=0.5)
-    torch.testing.assert_close(layer.weight_mask.cpu(), literal_tril_mask(4, 6, 0.5).float())
-
-
-# ----------------------------------------------------------------------------- audit fixes
-
-
-def test_topk_batch_dims_needs_the_shape_and_refuses_flat_vectors() -> None:
-    holder = nn.Module()
-    holder.weight = nn.Parameter(torch.randn(3, 4, 6, generator=torch.Generator().manual_seed(0)))
-    TopK.apply(holder, "weight", k=0.5, batch_dims=1)
-    assert int((holder.weight != 0).sum()) == 3 * 12
-    before = snapshot(holder)
-    # a second call would get t[mask == 1] as one flat vector: every entry its own "batch"
-    with pytest.raises(ValueError, match="batch_dims=1.*prune.remove"):
-        TopK.apply(holder, "weight", k=0.5, batch_dims=1)
-    assert_unchanged(holder, before)
-    # batch_dims equal to the tensor's dims leaves nothing to rank
-    layer = nn.Linear(3, 3)
-    before = snapshot(layer)
-    with pytest.raises(ValueError, match="more than 2 dims"):
-        TopK.apply(layer, "weight", k=0.5, batch_dims=2)
-    assert_unchanged(layer, before)
-    # global_unstructured hands a flat vector too
-    a, b = nn.Linear(3, 3), nn.Linear(3, 3)
-    before_a, before_b = snapshot(a), snapshot(b)
-    with pytest.raises(ValueError, match="batch_dims"):
-        prune.global_unstructured([(a, "weight"), (b, "weight")], pruning_method=TopK, k=0.5,
-                                  batch_dims=1)
-    assert_unchanged(a, before_a)
-    assert_unchanged(b, before_b)
 
 
 class _FailingTopK(TopK):
@@ -511,107 +546,94 @@ def test_importance_scores_are_checked_before_anything_changes() -> None:
     assert torch.equal(layer.weight_mask, (scores >= 9).to(layer.weight_mask.dtype))
 
 
-def test_inplace_pruner_refuses_a_parameter_reparametrised_after_it_was_built() -> None:
-    layer = nn.Linear(4, 4, bias=False)
-    pruner = InPlacePruner(layer, "weight", TrilDamp, f=1.0)
-    topk_prune(layer, "weight", k=1.0)
-    with pytest.raises(ValueError, match="reparametrised"):
-        pruner.step()  # damping weight_orig would be a silent no-op through the hook
+# ------------------------------------------------ numbers, dtypes and devices
 
 
-def test_inplace_random_checks_the_weight_at_every_step() -> None:
-    layer = nn.Linear(4, 4, bias=False)
-    pruner = InPlacePruner(layer, "weight", RandomPrune, p=0.5)
-    pruner.step()
-    with torch.no_grad():
-        layer.weight[0, 0] = float("nan")
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        pruner.step()
+@pytest.mark.parametrize("value", [np.float32(0.5), np.float64(0.5), np.array(0.5),
+                                   torch.tensor(0.5), np.float16(0.5), 0.5],
+                         ids=["f32", "f64", "0-d array", "tensor", "f16", "float"])
+def test_numpy_scalars_and_0d_arrays_are_accepted_everywhere(value) -> None:
+    w = torch.randn(6, 8, generator=torch.Generator().manual_seed(6))
+    ones = torch.ones_like(w)
+    expected = TopK(k=0.5).compute_mask(w, ones)
+    assert torch.equal(TopK(k=value).compute_mask(w, ones), expected)
+    assert torch.equal(TopK(amount=value).compute_mask(w, ones), expected)
+    assert RandomPrune(p=value).p == TrilDamp(f=value).f == 0.5
+    assert DynamicTopK(k=value, progress=value).progress == 0.5
+    assert ramp(value) == ramp(0.5)
+    assert PruneSpec("topk", k=value).method_at().k == 0.5
 
 
-def test_inplace_topk_lets_pruned_weights_regrow_until_the_next_step() -> None:
-    layer = nn.Linear(6, 6, bias=False)
-    pruner = InPlacePruner(layer, "weight", TopK, k=0.5)
-    first = pruner.step().clone()
-    with torch.no_grad():
-        layer.weight.add_(10.0 * (1 - first))  # a "gradient step" that favours pruned entries
-    assert sparsity(layer.weight) == 0.0
-    second = pruner.step()
-    assert torch.equal(second, 1 - first)  # the regrown entries now win
-    assert int(second.sum()) == 18
+def test_integer_counts_accept_numpy_integers_and_refuse_other_types() -> None:
+    assert TopK(k=0.5, batch_dims=np.int64(1)).batch_dims == 1
+    assert int((TopK(amount=np.int32(3)).compute_mask(torch.ones(2, 3), torch.ones(2, 3)) == 0)
+               .sum()) == 3
+    with pytest.raises(TypeError, match="batch_dims must be an int"):
+        TopK(k=0.5, batch_dims="a")
+    with pytest.raises(TypeError, match="batch_dims must be an int"):
+        TopK(k=0.5, batch_dims=1.0)
+    with pytest.raises(TypeError, match="k must be a float"):
+        TopK(k=True)
+    with pytest.raises(TypeError, match="k must be a float"):
+        TopK(k=np.array([0.5, 0.5]))
 
 
-def test_global_tril_damp_refuses_a_parameter_listed_twice() -> None:
-    layer = nn.Linear(3, 3, bias=False)
-    before = snapshot(layer)
-    with pytest.raises(ValueError, match="more than once"):
-        prune.global_unstructured([(layer, "weight"), (layer, "weight")], pruning_method=TrilDamp,
-                                  f=0.5)
-    assert_unchanged(layer, before)
+def test_tril_damp_refuses_integer_tensors_instead_of_zeroing_them() -> None:
+    w = torch.arange(16).reshape(4, 4)
+    for method in (TrilDamp(f=0.3), DynamicTrilDamp(f=0.3, progress=0.5)):
+        with pytest.raises(TypeError, match="floating-point"):
+            method.prune(w)
+    holder = nn.Module()
+    holder.weight = nn.Parameter(w.float())
+    tril_damp(holder, "weight", f=0.3)  # the same weight as floats is damped
+    torch.testing.assert_close(holder.weight.tril(-1), 0.7 * w.float().tril(-1))
 
 
-def test_dynamic_topk_through_torch_follows_eq4_of_the_whole_tensor() -> None:
-    # repeated calls on the pruned tensor (torch hands the method only the unpruned entries):
-    # every call keeps floor(k(x) * n) of ALL n entries, as Eq. 4 says, with no prune.remove
-    n, k, xs = 400, 0.5, [i / 10 for i in range(11)]
-    w = torch.randn(20, 20, generator=torch.Generator().manual_seed(2))
-    for call in ("apply", "global"):
-        layer = nn.Linear(20, 20, bias=False)
-        with torch.no_grad():
-            layer.weight.copy_(w)
-        for x in xs:
-            if call == "apply":
-                dynamic_topk_prune(layer, "weight", k=k, progress=x)
-            else:
-                prune.global_unstructured([(layer, "weight")], pruning_method=DynamicTopK, k=k,
-                                          progress=x)
-            kept = math.floor((1 - (1 - k) * math.sin(math.pi * x / 2) ** 4) * n)
-            assert int((layer.weight != 0).sum()) == kept, (call, x)
-            # the survivors are the kept largest of the original weight (nested selections)
-            largest = w.abs().flatten().argsort(descending=True)[:kept]
-            assert bool((layer.weight.flatten()[largest] != 0).all())
-        assert torch.equal(layer.weight != 0, literal_topk_mask(w, 0.5).bool())
+def test_the_schemes_work_on_meta_tensors_like_torchs_own() -> None:
+    w = torch.empty(6, 8, device="meta")
+    ones = torch.ones_like(w)
+    for method in (TopK(k=0.5), TopK(amount=0.5), DynamicTopK(k=0.5, progress=0.3),
+                   RandomPrune(p=0.5), RandomPrune(amount=3), TrilDamp(f=0.5),
+                   DynamicTrilDamp(f=0.5, progress=0.4)):
+        mask = method.compute_mask(w, ones)
+        assert mask.device.type == "meta" and mask.shape == w.shape
+    layer = nn.Linear(8, 6, device="meta")
+    topk_prune(layer, "weight", k=0.5)  # torch's l1_unstructured works on meta too
+    assert layer.weight_mask.device.type == "meta"
+    with pytest.raises(ValueError, match="meta device"):
+        sparsity(layer.weight_mask)
 
 
-def test_static_topk_through_torch_compounds_like_torchs_own() -> None:
-    # TopK's k, like torch's amount, counts against what is left: 0.5 twice keeps 25 %
-    layer, ref = nn.Linear(20, 20, bias=False), nn.Linear(20, 20, bias=False)
-    with torch.no_grad():
-        ref.weight.copy_(layer.weight)
-    for _ in range(2):
-        prune.global_unstructured([(layer, "weight")], pruning_method=TopK, amount=0.5)
-        prune.global_unstructured([(ref, "weight")], pruning_method=prune.L1Unstructured,
-                                  amount=0.5)
-    assert int((layer.weight != 0).sum()) == 100
-    assert torch.equal(layer.weight_mask, ref.weight_mask)
+# ------------------------------------------------------------------- sparsity
 
 
-@pytest.mark.parametrize(
-    "method,kwargs",
-    [(DynamicTopK, {"k": 0.5, "progress": 0.7}), (DynamicTrilDamp, {"f": 0.5, "progress": 0.7})],
-)
-def test_nonfinite_weights_rejected_by_dynamic_schemes_and_global_calls(method, kwargs) -> None:
-    layer = CompletePerceptron(2, 3, 1)
-    with torch.no_grad():
-        layer.weight[1, 0] = float("nan")
-    before = snapshot(layer)
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        method.apply(layer, "weight", **kwargs)
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        prune.global_unstructured([(layer, "weight")], pruning_method=method, **kwargs)
-    assert_unchanged(layer, before)
+def test_sparsity() -> None:
+    assert sparsity(torch.tensor([[0.0, 1.0], [2.0, 0.0]])) == 0.5
+    with pytest.raises(ValueError, match="empty"):
+        sparsity(torch.zeros(0))
 
 
-def test_soft_tril_damp_mask_round_trips_through_a_saved_state_dict(tmp_path) -> None:
-    torch.manual_seed(7)
-    layer = CompletePerceptron(2, 4, 1)
-    tril_damp(layer, "weight", f=0.8)
-    tril_damp(layer, "weight", f=0.5)  # compounded: 0.2 * 0.5 below the diagonal
-    torch.save(layer.state_dict(), tmp_path / "layer.pt")
-    fresh = CompletePerceptron(2, 4, 1)
-    tril_damp(fresh, "weight", f=0.0)  # recreate the reparametrisation, then load
-    fresh.load_state_dict(torch.load(tmp_path / "layer.pt"))
-    expected = literal_tril_mask(5, 7, 0.9).to(layer.weight_mask.dtype)
-    assert torch.allclose(fresh.weight_mask, expected)
-    x = torch.rand(3, 2)
-    assert torch.equal(fresh(x), layer(x))
+
+def test_sparsity_of_arrays_and_lists() -> None:
+    assert sparsity([0.0, 1.0]) == 0.5
+    assert sparsity(np.array([[0.0, 2.0], [0.0, 0.0]])) == 0.75
+    assert sparsity(torch.tensor([0, 1, 2])) == 1 / 3
+    with pytest.raises(TypeError, match="tensor, an array or a list"):
+        sparsity("abc")
+    with pytest.raises(TypeError, match="tensor, an array or a list"):
+        sparsity(None)
+
+
+# ----------------------------------------------------------------------- CUDA
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+def test_cuda_masks_match_cpu() -> None:
+    w = torch.randn(6, 9, dtype=torch.float64)
+    for method in (TopK(k=0.5), TrilDamp(f=0.3), DynamicTopK(k=0.2, progress=0.7)):
+        cpu = method.compute_mask(w, torch.ones_like(w))
+        gpu = method.compute_mask(w.cuda(), torch.ones_like(w).cuda())
+        torch.testing.assert_close(gpu.cpu(), cpu)
+    layer = CompletePerceptron(2, 3, 1).cuda()
+    prune.global_unstructured([(layer, "weight")], pruning_method=TrilDamp, f=0.5)
+    torch.testing.assert_close(layer.weight_mask.cpu(), literal_tril_mask(4, 6, 0.5).float())

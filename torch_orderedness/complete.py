@@ -86,6 +86,22 @@ class CompletePerceptron(nn.Module):
     :mod:`torch.nn.utils.prune`'s reparametrisation (``weight_orig``,
     ``weight_mask`` and its forward pre-hook) works unchanged.
 
+    **Compilation**: ``torch.jit.trace``, ``torch.export.export`` and
+    ``torch.compile`` work (tested).  ``torch.jit.script`` does not: the layer
+    checks its inputs in Python and takes any Python callable as
+    ``activation``, which TorchScript cannot compile; trace or export instead.
+
+    **Copies**: right after torch's pruning (``prune.*``, ``TopK.apply``, ...)
+    ``copy.deepcopy(layer)`` fails with "Only Tensors created explicitly by the
+    user support the deepcopy protocol", because ``layer.weight`` is then
+    ``weight_orig * weight_mask``, a non-leaf tensor (pytorch issue 37322; the
+    same holds for every module pruned by torch, and for the model
+    ``train(..., mode="reparametrize")`` returns).  Any of these works: one
+    forward pass under ``torch.no_grad()`` first (it recomputes ``weight``
+    without a graph), ``prune.remove(layer, "weight")`` to make the pruning
+    permanent, or a copy through ``state_dict`` into a layer pruned the same
+    way (``prune.identity(new, "weight"); new.load_state_dict(layer.state_dict())``).
+
     Example::
 
         >>> layer = CompletePerceptron(2, 5, 1, iterations=3)

@@ -36,6 +36,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from torch_orderedness import _checks
+from torch_orderedness._weights import weight_in_use
 from torch_orderedness.complete import CompletePerceptron
 
 __all__ = ["PerceptronEnsemble"]
@@ -92,10 +94,7 @@ class PerceptronEnsemble(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(num_members, bool) or not isinstance(num_members, int):
-            raise TypeError(f"num_members must be an int >= 1, got {num_members!r}")
-        if num_members < 1:
-            raise ValueError(f"num_members must be an int >= 1, got {num_members}")
+        num_members = _checks.count("num_members", num_members, 1)
         if generators is None:
             generators = [None] * num_members
         elif len(generators) != num_members:
@@ -199,11 +198,8 @@ class PerceptronEnsemble(nn.Module):
             x: ``(batch, I)`` shared by all members, or ``(S, batch, I)``.
             iterations: overrides the default number of iterations.
         """
-        steps = self.iterations if iterations is None else iterations
-        if isinstance(steps, bool) or not isinstance(steps, int):
-            raise TypeError(f"iterations must be an int >= 1, got {steps!r}")
-        if steps < 1:
-            raise ValueError(f"iterations must be an int >= 1, got {steps!r}")
+        steps = self.iterations if iterations is None else _checks.count("iterations",
+                                                                         iterations, 1)
         if not isinstance(x, Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         S, n = self.num_members, self.state_features
@@ -232,8 +228,7 @@ class PerceptronEnsemble(nn.Module):
         For a weight pruned by torch (``weight_orig``, ``weight_mask``) the copy
         holds the masked weight ``weight_orig * weight_mask``.
         """
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError(f"index must be an int, got {index!r}")
+        index = _checks.count("index", index, -(2**63))
         if not -self.num_members <= index < self.num_members:
             raise IndexError(f"index must be in [0, {self.num_members}), got {index}")
         layer = CompletePerceptron(
@@ -250,7 +245,7 @@ class PerceptronEnsemble(nn.Module):
         )
         with torch.no_grad():
             for name, param in layer.named_parameters():
-                param.copy_(_current(self, name)[index])
+                param.copy_(weight_in_use(self, name).detach()[index])
         return layer
 
     def members(self) -> list[CompletePerceptron]:
@@ -263,10 +258,3 @@ class PerceptronEnsemble(nn.Module):
             f"hidden_features={self.hidden_features}, out_features={self.out_features}, "
             f"iterations={self.iterations}, bias={self.bias is not None}"
         )
-
-
-def _current(module: nn.Module, name: str) -> Tensor:
-    orig, mask = getattr(module, name + "_orig", None), getattr(module, name + "_mask", None)
-    if isinstance(orig, Tensor) and isinstance(mask, Tensor):
-        return (orig * mask).detach()
-    return getattr(module, name).detach()

@@ -38,12 +38,15 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
+
+from torch_orderedness import _checks
 
 __all__ = [
     "TrainingLogger",
@@ -206,25 +209,24 @@ class TensorBoardLogger:
                  flush_secs: int = 30) -> None:
         if (log_dir is None) == (writer is None):
             raise TypeError("TensorBoardLogger needs log_dir or writer (one of them)")
+        # a name ending no other writer uses marks this logger's own event files
+        self._suffix = f".{uuid.uuid4().hex[:12]}"
         if writer is not None:
             self.writer, self._owns = writer, False
             self.log_dir = Path(writer.get_logdir())
-            self._before: set[Path] = set()
             return
         from torch.utils.tensorboard import SummaryWriter
 
         self.log_dir = Path(log_dir)  # type: ignore[arg-type]
-        self._before = self._event_files()
-        self.writer, self._owns = SummaryWriter(log_dir=str(self.log_dir),
-                                                flush_secs=flush_secs), True
+        self.writer, self._owns = SummaryWriter(log_dir=str(self.log_dir), flush_secs=flush_secs,
+                                                filename_suffix=self._suffix), True
 
-    def _event_files(self) -> set[Path]:
-        """Event files of this process in :attr:`log_dir` (their names carry the pid)."""
-        if not self.log_dir.is_dir():
-            return set()
-        mark = f".{os.getpid()}."
-        return {p for p in self.log_dir.iterdir()
-                if p.name.startswith("events.out.tfevents.") and mark in p.name}
+    def _own_files(self) -> list[Path]:
+        """The event files this logger's writer created in :attr:`log_dir`."""
+        if not self._owns or not self.log_dir.is_dir():
+            return []
+        return sorted(p for p in self.log_dir.iterdir()
+                      if "tfevents" in p.name and p.name.endswith(self._suffix))
 
     def log_scalars(self, step: int, values: Mapping[str, float]) -> None:
         """``add_scalar(tag, value, step)`` for every ``tag -> value``."""
@@ -265,13 +267,13 @@ class TensorBoardLogger:
     def remove_own_files(self) -> list[Path]:
         """Close, then delete the event files this logger created; returns them.
 
-        Only files this process created in :attr:`log_dir` after the logger was
-        built are removed; a writer given as ``writer=`` is left alone.
+        Only the files of this logger's own writer are removed (their names end
+        in a suffix unique to it); a writer given as ``writer=`` is left alone.
         """
         if not self._owns:
             return []
         self.close()
-        mine = sorted(self._event_files() - self._before)
+        mine = self._own_files()
         for path in mine:
             path.unlink(missing_ok=True)
         return mine
@@ -288,9 +290,7 @@ def use_progress_bar(enabled: bool | None) -> bool:
     if enabled is None:
         stream = sys.stderr
         return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
-    if not isinstance(enabled, bool):
-        raise TypeError(f"progress_bar must be True, False or None (auto), got {enabled!r}")
-    return enabled
+    return _checks.flag("progress_bar", enabled)
 
 
 class _NoBar:

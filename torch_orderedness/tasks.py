@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from torch_orderedness import _checks
 from torch_orderedness.complete import CompletePerceptron
 
 __all__ = ["Task", "TASKS", "xor", "sine", "get_task", "xor_data", "sine_data"]
@@ -87,14 +88,6 @@ def sine_data(
     return inputs.to(**kw), targets.to(**kw)
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return value
-
-
 @dataclass(frozen=True, eq=False)
 class Task:
     """A supervised task with the paper's training defaults.
@@ -138,12 +131,10 @@ class Task:
                 f"inputs and targets must have the same number n >= 1 of rows; got "
                 f"{self.inputs.shape[0]} and {self.targets.shape[0]}"
             )
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("epochs", self.epochs, 1)
-        _check_int("hidden", self.hidden, 0)
-        _check_int("iterations", self.iterations, 1)
-        if not isinstance(self.shuffle, bool):
-            raise TypeError(f"shuffle must be a bool, got {self.shuffle!r}")
+        for name, minimum in (("batch_size", 1), ("epochs", 1), ("hidden", 0),
+                              ("iterations", 1)):
+            object.__setattr__(self, name, _checks.count(name, getattr(self, name), minimum))
+        object.__setattr__(self, "shuffle", _checks.flag("shuffle", self.shuffle))
 
     @property
     def in_features(self) -> int:
@@ -214,7 +205,8 @@ class Task:
         """
         if "generator" in options:
             raise TypeError("model_factory() takes no generator: the training functions pass one")
-        self.model(**options)  # validate now, not when training starts
+        with torch.random.fork_rng(devices=[]):  # validate now, leaving the global RNG as it was
+            self.model(**options)
 
         def factory(generator: torch.Generator | None = None) -> CompletePerceptron:
             return self.model(generator=generator, **options)

@@ -40,6 +40,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections.abc import Callable
@@ -51,7 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmarks.mnist.data import MNISTData
+from benchmarks.mnist.data import MNISTData, load_data
 from benchmarks.mnist.models import COMPLETE_INITS, complete_layer, mlp, same_weight_hidden
 from torch_orderedness import PruneSpec, orderedness_null, ordering, train
 
@@ -67,6 +68,9 @@ __all__ = [
     "ordering_fields",
     "train_complete",
     "train_mlp",
+    "complete_jobs",
+    "run_job",
+    "sweep_job",
     "run_complete",
 ]
 
@@ -334,6 +338,66 @@ def train_mlp(
     }
 
 
+def complete_jobs(cfg: CompleteConfig) -> list[tuple[str, str, dict[str, Any]]]:
+    """The grid of experiment 2 as independent jobs ``(key, label, params)``, in table order:
+    per hidden size and seed, the reference MLPs (one job), then every ``T`` and scheme."""
+    jobs = []
+    for H in cfg.hidden:
+        for seed in cfg.seeds:
+            if cfg.mlps:
+                jobs.append((f"H{H}-seed{seed}-mlps", f"MLPs for H={H} seed {seed}",
+                             {"kind": "mlps", "hidden": H, "seed": seed}))
+            for T in cfg.iterations:
+                for scheme in cfg.schemes:
+                    jobs.append((f"H{H}-T{T}-{scheme}-seed{seed}",
+                                 f"H={H} T={T} {scheme} seed {seed}",
+                                 {"kind": "complete", "hidden": H, "iterations": T,
+                                  "scheme": scheme, "seed": seed}))
+    return jobs
+
+
+def run_job(data: MNISTData, cfg: CompleteConfig, params: dict[str, Any], *,
+            device: torch.device | str = "cpu", tensorboard_dir: Path | None = None
+            ) -> list[dict[str, Any]]:
+    """The rows of one job of :func:`complete_jobs` (seeded by its own parameters only)."""
+    H, seed = params["hidden"], params["seed"]
+    if params["kind"] == "mlps":
+        I, O = data.in_features, data.num_classes
+        h = same_weight_hidden(H, I, O)
+        return [train_mlp(data, cfg, sizes=sizes, recipe=recipe, seed=seed, role=role,
+                          hidden=H, device=device)
+                for role, sizes in (("same-hidden", [I, H, O]), ("same-params", [I, h, O]))
+                for recipe in MLP_RECIPES]
+    T, scheme = params["iterations"], params["scheme"]
+    log_dir = _log_dir(tensorboard_dir, f"H{H}-T{T}", scheme, f"seed_{seed}")
+    _, row = train_complete(data, cfg, hidden=H, iterations=T, scheme=scheme, seed=seed,
+                            device=device, log_dir=log_dir)
+    return [row]
+
+
+#: Data sets loaded by :func:`sweep_job` in this process, by their load arguments: a Ray
+#: worker reads the files once, not once per job (the driver primes it with its own copy).
+LOADED: dict[str, MNISTData] = {}
+
+
+def data_key(load_args: dict[str, Any]) -> str:
+    """The cache key of :data:`LOADED` for ``load_data(**load_args)``."""
+    return json.dumps(load_args, sort_keys=True, default=str)
+
+
+def sweep_job(load_args: dict[str, Any], cfg: dict[str, Any], params: dict[str, Any],
+              device: str, tensorboard_dir: str | None, threads: int) -> dict[str, Any]:
+    """One job of :func:`complete_jobs`, self-contained for a sweep executor (Ray pickles it
+    by reference): loads the data (once per process), trains, returns ``{"rows": [...]}``."""
+    key = data_key(load_args)
+    if key not in LOADED:
+        LOADED[key] = load_data(**load_args).to(device)
+    torch.set_num_threads(threads)
+    rows = run_job(LOADED[key], CompleteConfig(**cfg).check(), params, device=device,
+                   tensorboard_dir=None if tensorboard_dir is None else Path(tensorboard_dir))
+    return {"rows": rows}
+
+
 def run_complete(
     data: MNISTData,
     cfg: CompleteConfig,
@@ -342,36 +406,24 @@ def run_complete(
     progress: Callable[[str], None] | None = None,
     tensorboard_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Run experiment 2: one row per complete layer (H, T, scheme, seed) and per MLP.
+    """Run experiment 2 here, job after job: one row per complete layer (H, T, scheme, seed)
+    and per MLP.
 
     Args:
         data: the data set (moved to ``device`` here).
         cfg: the settings.
         device: where to train.
-        progress: called with a short label after every run (tqdm glue).
+        progress: called with a short label after every job (tqdm glue).
         tensorboard_dir: TensorBoard event files of every complete-layer run go
             to ``<dir>/H<H>-T<T>/<scheme>/seed_<seed>`` (``None``: none written).
+
+    ``python -m benchmarks.mnist complete --workers N`` runs the same jobs on Ray.
     """
     cfg.check()
     data.to(device)
     rows: list[dict[str, Any]] = []
-    I, O = data.in_features, data.num_classes
-    for H in cfg.hidden:
-        for seed in cfg.seeds:
-            if cfg.mlps:
-                h = same_weight_hidden(H, I, O)
-                for role, sizes in (("same-hidden", [I, H, O]), ("same-params", [I, h, O])):
-                    for recipe in MLP_RECIPES:
-                        rows.append(train_mlp(data, cfg, sizes=sizes, recipe=recipe, seed=seed,
-                                              role=role, hidden=H, device=device))
-                        if progress is not None:
-                            progress(f"MLP {rows[-1]['arch']} {recipe} seed {seed}")
-            for T in cfg.iterations:
-                for scheme in cfg.schemes:
-                    log_dir = _log_dir(tensorboard_dir, f"H{H}-T{T}", scheme, f"seed_{seed}")
-                    _, row = train_complete(data, cfg, hidden=H, iterations=T, scheme=scheme,
-                                            seed=seed, device=device, log_dir=log_dir)
-                    rows.append(row)
-                    if progress is not None:
-                        progress(f"H={H} T={T} {scheme} seed {seed}")
+    for _, label, params in complete_jobs(cfg):
+        rows.extend(run_job(data, cfg, params, device=device, tensorboard_dir=tensorboard_dir))
+        if progress is not None:
+            progress(label)
     return rows

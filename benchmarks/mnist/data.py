@@ -2,17 +2,29 @@
 
 Where the data comes from, in this order (nothing else is ever used instead):
 
-1. ``<data_root>/<Folder>/raw/`` already holds the four uncompressed IDX files
-   (torchvision's layout; ``<Folder>`` is ``MNIST`` or ``FashionMNIST``).
-2. The four files, each plain or ``.gz``, lie in a source folder: ``idx_dir``
-   if given, ``<data_root>/<Folder>/raw/`` (compressed copies), ``<data_root>``
-   itself, and for Fashion-MNIST Debian's ``/usr/share/datasets/fashion-mnist/``
-   (package ``dataset-fashion-mnist``).  They are decompressed (or copied) into
-   ``<data_root>/<Folder>/raw/``; the source is never written to.
-3. ``download=True``: torchvision downloads into ``<data_root>/<Folder>/raw/``
+1. ``idx_dir``, when given, is the only source: the four files, each plain or
+   ``.gz``, must all lie there; they are decompressed (or copied) into
+   ``<data_root>/<Folder>/raw/`` (torchvision's layout; ``<Folder>`` is
+   ``MNIST`` or ``FashionMNIST``), replacing copies prepared there before.
+   If any is missing, :class:`DataNotFoundError` says which.
+2. ``<data_root>/<Folder>/raw/`` already holds the four uncompressed IDX files.
+3. The four files, each plain or ``.gz``, lie together in one source folder:
+   ``<data_root>/<Folder>/raw/`` (compressed copies), ``<data_root>`` itself,
+   and for Fashion-MNIST Debian's ``/usr/share/datasets/fashion-mnist/``
+   (package ``dataset-fashion-mnist``).  They are prepared as in 1.; the
+   source is never written to.
+4. ``download=True``: torchvision downloads into ``<data_root>/<Folder>/raw/``
    (needs internet).
-4. Otherwise :class:`DataNotFoundError`, whose message says exactly what to
-   install or where to put which files.
+5. Otherwise :class:`DataNotFoundError`, whose message says exactly what to
+   install or where to put which files, and which files each folder that
+   holds some of them lacks.
+
+Before torchvision reads them, the files are checked (:class:`DataFileError`,
+naming the file and what is wrong): the IDX header (two zero bytes, data type
+``0x08`` for unsigned bytes, 3 dimensions of ``N x 28 x 28`` for images, 1 for
+labels), the file size the header implies (truncated or overlong files), the
+same number of images and labels in each split, and labels 0 to 9.  New
+copies are checked before they replace anything in ``raw/``.
 
 The images are read by ``torchvision.datasets.MNIST`` / ``FashionMNIST``, then
 converted once to float tensors ``(N, 784)`` (pixels / 255, then standardised
@@ -29,9 +41,13 @@ Example::
 
 from __future__ import annotations
 
+import filecmp
 import gzip
+import math
 import os
 import shutil
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +68,7 @@ __all__ = [
     "DEFAULT_DATA_ROOT",
     "DatasetSpec",
     "DataNotFoundError",
+    "DataFileError",
     "MNISTData",
     "spec",
     "find_source",
@@ -68,6 +85,17 @@ IDX_FILES: tuple[str, ...] = (
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
+
+#: Per file: the dimensions after the first (the number of items): 28 x 28 pixels, or none.
+_ITEM_SHAPE: dict[str, tuple[int, ...]] = {
+    "train-images-idx3-ubyte": (28, 28),
+    "train-labels-idx1-ubyte": (),
+    "t10k-images-idx3-ubyte": (28, 28),
+    "t10k-labels-idx1-ubyte": (),
+}
+
+#: The IDX data type code of unsigned bytes, the only one MNIST and Fashion-MNIST use.
+_UBYTE = 0x08
 
 #: Default ``data_root`` (relative to the working directory; git-ignored as ``/data/``).
 DEFAULT_DATA_ROOT = Path("data")
@@ -132,6 +160,10 @@ class DataNotFoundError(FileNotFoundError):
     """The data set's files are not on disk and could not be downloaded."""
 
 
+class DataFileError(ValueError):
+    """A data file is damaged (IDX header, size, labels) or the files disagree (counts)."""
+
+
 #: File in ``<raw>/`` that records which folder the prepared copies came from.
 _SOURCE_MARKER = "SOURCE.txt"
 
@@ -151,13 +183,91 @@ def _file_in(folder: Path, name: str) -> Path | None:
     return None
 
 
+def _missing(folder: Path) -> list[str]:
+    return [name for name in IDX_FILES if _file_in(folder, name) is None]
+
+
 def _source_dirs(
     dataset: str, data_root: str | Path, idx_dir: str | Path | None, system_dirs: tuple[str, ...]
 ) -> list[Path]:
-    dirs = [Path(idx_dir)] if idx_dir is not None else []
-    dirs += [_raw_folder(dataset, data_root), Path(data_root)]
-    dirs += [Path(d) for d in system_dirs]
-    return dirs
+    if idx_dir is not None:
+        return [Path(idx_dir)]
+    dirs = [_raw_folder(dataset, data_root), Path(data_root)]
+    return dirs + [Path(d) for d in system_dirs]
+
+
+def _origin(raw: Path) -> Path:
+    """Where the copies in ``raw`` came from (its marker), or ``raw`` itself."""
+    marker = raw / _SOURCE_MARKER
+    return Path(marker.read_text().strip()) if marker.is_file() else raw
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _idx_count(path: Path, name: str, shown: str) -> int:
+    """Check one IDX file's header and size; the number of items (images or labels)."""
+    item = _ITEM_SHAPE[name]
+    ndim = 1 + len(item)
+    header = 4 + 4 * ndim
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(header)
+    if size < 4:
+        raise DataFileError(f"{shown}: {size} bytes, too short for an IDX file (a 4-byte "
+                            "magic number, then the dimensions, then the data)")
+    if head[:2] != b"\x00\x00":
+        raise DataFileError(f"{shown}: not an IDX file (magic number {head[:4].hex()}; an IDX "
+                            "file starts with two zero bytes)")
+    if head[2] != _UBYTE:
+        raise DataFileError(f"{shown}: data type 0x{head[2]:02x} in the header, expected "
+                            f"0x{_UBYTE:02x} (unsigned bytes)")
+    if head[3] != ndim:
+        what = "images x 28 x 28 pixels" if item else "labels"
+        raise DataFileError(f"{shown}: {head[3]} dimension{'' if head[3] == 1 else 's'} in the "
+                            f"header, expected {ndim} ({what})")
+    if size < header:
+        raise DataFileError(f"{shown}: truncated header: {size} bytes, but a {ndim}-dimensional "
+                            f"IDX file starts with a {header}-byte header")
+    dims = struct.unpack(f">{ndim}I", head[4:])
+    if dims[1:] != item:
+        raise DataFileError(f"{shown}: images of {' x '.join(map(str, dims[1:]))} pixels, "
+                            f"expected {' x '.join(map(str, item))}")
+    need = header + math.prod(dims)
+    if size != need:
+        problem = "truncated" if size < need else "longer than its header says"
+        raise DataFileError(
+            f"{shown}: {problem}: the header says {' x '.join(map(str, dims))} unsigned bytes, "
+            f"{need} bytes with the {header}-byte header, but the file has {size} bytes"
+        )
+    return dims[0]
+
+
+def _check_files(paths: dict[str, Path], shown: dict[str, str], advice: str) -> None:
+    """Check the four files (:func:`_idx_count`) and that each split has as many labels as
+    images; :class:`DataFileError` ending in ``advice`` otherwise."""
+    try:
+        counts = {name: _idx_count(paths[name], name, shown[name]) for name in IDX_FILES}
+        for split, images, labels in (("training", *IDX_FILES[:2]), ("test", *IDX_FILES[2:])):
+            if counts[images] != counts[labels]:
+                raise DataFileError(
+                    f"{split} images and labels disagree: {shown[images]} holds "
+                    f"{counts[images]} images "
+                    f"but {shown[labels]} holds {counts[labels]} labels"
+                )
+    except DataFileError as err:
+        raise DataFileError(f"{err}. {advice}") from None
+
+
+def _check_labels(labels: Tensor, shown: str, advice: str) -> None:
+    bad = torch.nonzero((labels < 0) | (labels > 9))
+    if len(bad):
+        i = int(bad[0, 0])
+        raise DataFileError(f"{shown}: label {int(labels[i])} at index {i}; the labels of the "
+                            f"ten classes are 0 to 9. {advice}")
+
+
+# --------------------------------------------------------------------------- finding, preparing
 
 
 def find_source(
@@ -172,15 +282,77 @@ def find_source(
     Args:
         dataset: ``"mnist"`` or ``"fashion-mnist"``.
         data_root: torchvision's root (``<data_root>/<Folder>/raw/``).
-        idx_dir: an extra folder to look in first.
+        idx_dir: if given, the only folder looked in.
         system_dirs: system folders to look in last (default: the data set's,
             e.g. Debian's ``/usr/share/datasets/fashion-mnist``).
     """
     dirs = spec(dataset).system_dirs if system_dirs is None else tuple(system_dirs)
     for folder in _source_dirs(dataset, data_root, idx_dir, dirs):
-        if all(_file_in(folder, name) is not None for name in IDX_FILES):
+        if not _missing(folder):
             return folder
     return None
+
+
+def _idx_dir_message(dataset: str, idx_dir: Path, raw: Path, missing: list[str]) -> str:
+    has = [name for name in IDX_FILES if name not in missing]
+    where = f"{idx_dir} lacks {', '.join(missing)}" + (
+        f" (has {', '.join(has)})" if has else " (no such folder)" if not idx_dir.is_dir() else "")
+    return (
+        f"{spec(dataset).name}: the folder given as idx_dir (--idx-dir) must hold the four IDX "
+        f"files, each plain or .gz: {where}. An explicit idx_dir is the only source used: "
+        f"nothing else (no copies prepared before in {raw}/, no other folder, no download) is "
+        f"used instead. Put the missing files there, or leave out --idx-dir."
+    )
+
+
+def _stage(source: Path, raw: Path, name: str) -> tuple[Path, str]:
+    """Decompress or copy ``name`` from ``source`` to a private file in ``raw``; returns it and
+    how messages name the file."""
+    found = _file_in(source, name)
+    assert found is not None
+    part = raw / f"{name}.{os.getpid()}.part"
+    try:
+        if found.suffix == ".gz":
+            try:
+                with gzip.open(found, "rb") as src, open(part, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+                raise DataFileError(f"{found}: cannot decompress ({err}). Replace it with an "
+                                    "intact copy") from err
+            return part, f"{found} (decompressed)"
+        shutil.copyfile(found, part)
+        return part, str(found)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _install(dataset: str, raw: Path, source: Path, names: list[str]) -> None:
+    """Prepare ``names`` from ``source`` into ``raw``: staged, checked with the files they join,
+    then moved in place (a file with the same bytes is left as it is)."""
+    staged: dict[str, tuple[Path, str]] = {}
+    try:
+        try:
+            raw.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                staged[name] = _stage(source, raw, name)
+        except OSError as err:
+            raise DataNotFoundError(
+                f"found the {spec(dataset).name} files in {source} but cannot write the "
+                f"uncompressed copies into {raw}/ ({err}); pass a writable --data-root "
+                f"(and --idx-dir {source})"
+            ) from err
+        paths = {n: staged[n][0] if n in staged else raw / n for n in IDX_FILES}
+        shown = {n: staged[n][1] if n in staged else str(raw / n) for n in IDX_FILES}
+        _check_files(paths, shown, f"Nothing was changed in {raw}/.")
+        for name, (part, _) in staged.items():
+            target = raw / name
+            if not (target.is_file() and filecmp.cmp(part, target, shallow=False)):
+                os.replace(part, target)
+        (raw / _SOURCE_MARKER).write_text(f"{source}\n")
+    finally:
+        for part, _ in staged.values():
+            part.unlink(missing_ok=True)
 
 
 def prepare_raw(
@@ -194,39 +366,30 @@ def prepare_raw(
 
     Returns ``(raw_folder, source_folder)``, or ``None`` when no source folder
     has the files.  The source folder is recorded in ``<raw>/SOURCE.txt`` and
-    reported again on later calls.  ``.gz`` files are decompressed, plain ones copied; files
-    already in place are kept.  Sources are only read.
+    reported again on later calls.  ``.gz`` files are decompressed, plain ones
+    copied; new copies are checked (:class:`DataFileError`) before they
+    replace anything.  Without ``idx_dir``, files already in place are kept;
+    an explicit ``idx_dir`` is the only source and replaces them
+    (:class:`DataNotFoundError` naming the missing files if it lacks any).
+    Sources are only read.
     """
     raw = _raw_folder(dataset, data_root)
-    if _has_plain(raw):
-        marker = raw / _SOURCE_MARKER
-        origin = Path(marker.read_text().strip()) if marker.is_file() else raw
-        return raw, origin
-    source = find_source(dataset, data_root, idx_dir=idx_dir, system_dirs=system_dirs)
-    if source is None:
-        return None
-    try:
-        raw.mkdir(parents=True, exist_ok=True)
-        for name in IDX_FILES:
-            target = raw / name
-            if target.is_file():
-                continue
-            found = _file_in(source, name)
-            assert found is not None
-            partial = target.with_name(target.name + ".part")
-            if found.suffix == ".gz":
-                with gzip.open(found, "rb") as src, open(partial, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            else:
-                shutil.copyfile(found, partial)
-            os.replace(partial, target)
-        (raw / _SOURCE_MARKER).write_text(f"{source}\n")
-    except OSError as err:
-        raise DataNotFoundError(
-            f"found the {spec(dataset).name} files in {source} but cannot write the "
-            f"uncompressed copies into {raw}/ ({err}); pass a writable --data-root "
-            f"(and --idx-dir {source})"
-        ) from err
+    if idx_dir is not None:
+        source = Path(idx_dir)
+        missing = _missing(source)
+        if missing:
+            raise DataNotFoundError(_idx_dir_message(dataset, source, raw, missing))
+        same = raw.is_dir() and source.resolve() == raw.resolve()
+        names = [n for n in IDX_FILES if not (same and (raw / n).is_file())]
+    elif _has_plain(raw):
+        return raw, _origin(raw)
+    else:
+        found = find_source(dataset, data_root, system_dirs=system_dirs)
+        if found is None:
+            return None
+        source = found
+        names = [n for n in IDX_FILES if not (raw / n).is_file()]
+    _install(dataset, raw, source, names)
     return raw, source
 
 
@@ -239,7 +402,16 @@ def _not_found_message(
 ) -> str:
     s = spec(dataset)
     raw = _raw_folder(dataset, data_root)
-    looked = ", ".join(str(d) for d in _source_dirs(dataset, data_root, idx_dir, system_dirs))
+    dirs = _source_dirs(dataset, data_root, idx_dir, system_dirs)
+    looked = ", ".join(str(d) for d in dirs)
+    partial = [(d, _missing(d)) for d in dirs]
+    partial = [(d, m) for d, m in partial if 0 < len(m) < len(IDX_FILES)]
+    some = (
+        "Some files were found, but not all four in one folder: " + "; ".join(
+            f"{d} lacks {', '.join(m)} (has {', '.join(n for n in IDX_FILES if n not in m)})"
+            for d, m in partial) + ".\n"
+        if partial else ""
+    )
     download = (
         f"the download failed: {download_error}"
         if download_error is not None
@@ -248,6 +420,7 @@ def _not_found_message(
     return (
         f"{s.name} not found. Looked for the four IDX files {', '.join(IDX_FILES)} "
         f"(each plain or .gz) in: {looked}; {download}.\n"
+        f"{some}"
         f"To get {s.name}: {s.how_to_get.format(raw=raw)}.\n"
         f"Nothing else is used instead: no other data set and no random data."
     )
@@ -271,6 +444,8 @@ def load_raw(
     Raises:
         DataNotFoundError: the files are nowhere and could not be downloaded;
             the message says what to install or where to put them.
+        DataFileError: a file is damaged or the files disagree; the message
+            names the file and what is wrong.
     """
     s = spec(dataset)
     dirs = s.system_dirs if system_dirs is None else tuple(system_dirs)
@@ -289,8 +464,18 @@ def load_raw(
             message = _not_found_message(dataset, data_root, idx_dir, dirs, download_error)
             raise DataNotFoundError(message)
         source = f"download into {_raw_folder(dataset, data_root)}"
+    raw = _raw_folder(dataset, data_root)
+    origin = _origin(raw)
+    note = "" if origin == raw else f" (prepared from {origin})"
+    advice = "Replace the faulty file with an intact copy" + (
+        f", or delete the copies in {raw}/ to prepare them again from their source (or pass "
+        "--idx-dir)" if note else "")
+    shown = {name: f"{raw / name}{note}" for name in IDX_FILES}
+    _check_files({name: raw / name for name in IDX_FILES}, shown, advice + ".")
     train = cls(str(data_root), train=True, download=False)
     test = cls(str(data_root), train=False, download=False)
+    _check_labels(train.targets, shown[IDX_FILES[1]], advice + ".")
+    _check_labels(test.targets, shown[IDX_FILES[3]], advice + ".")
     return (train.data, train.targets), (test.data, test.targets), source
 
 
@@ -373,7 +558,8 @@ def load_data(
     Args:
         dataset: ``"mnist"`` or ``"fashion-mnist"``.
         data_root: torchvision's root; uncompressed copies are written below it.
-        idx_dir: a folder holding the four IDX files (plain or ``.gz``).
+        idx_dir: a folder holding the four IDX files (plain or ``.gz``): the
+            only source when given (replaces copies prepared before).
         download: let torchvision download when the files are not on disk.
         train_size, test_size: use a random subset of this size (``None``: all).
         subset_seed: seed of the subset draw (the same subset for every run).

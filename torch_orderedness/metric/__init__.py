@@ -12,7 +12,8 @@ Most users need only :func:`ordering` / :func:`orderedness` (also exported by
   :func:`eades_order`, :func:`insertion_search` (search),
   :func:`lower_bound`, :func:`pairwise_bound`, :func:`triangle_bound`,
   :func:`order_bound` (certified bounds), :func:`milp_order`,
-  :func:`lp_bound` (integer program and its LP relaxation, HiGHS);
+  :func:`lp_bound` (integer program and its LP relaxation, HiGHS, with the
+  subset DP pruned by the LP's reduced costs as its exact stage);
 - the null model: :func:`orderedness_null`, :class:`NullModel`,
   :func:`shuffle_square`.
 """
@@ -24,6 +25,7 @@ from torch_orderedness.metric.bounds import (
     triangle_bound,
 )
 from torch_orderedness.metric.core import (
+    AUTO_DP_MAX_HIDDEN,
     AUTO_EXACT_MAX_HIDDEN,
     AUTO_MILP_MAX_HIDDEN,
     AUTO_MILP_TIME_LIMIT,
@@ -40,6 +42,7 @@ from torch_orderedness.metric.exact import (
     order_cost,
 )
 from torch_orderedness.metric.graph import (
+    GATES,
     NeuronGraph,
     current_weight,
     mlp_weight,
@@ -54,6 +57,7 @@ __all__ = [
     "ordering",
     "orderedness",
     "METHODS",
+    "AUTO_DP_MAX_HIDDEN",
     "AUTO_EXACT_MAX_HIDDEN",
     "AUTO_MILP_MAX_HIDDEN",
     "AUTO_MILP_TIME_LIMIT",
@@ -76,6 +80,7 @@ __all__ = [
     "NullModel",
     "shuffle_square",
     "SHUFFLES",
+    "GATES",
     "NeuronGraph",
     "neuron_graph",
     "mlp_weight",

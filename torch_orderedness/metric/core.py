@@ -21,36 +21,51 @@ to neuron indices.
 Solvers (``method``):
 
 - ``"exact"``: dynamic programming over subsets (:mod:`.exact`), ``H <= 28``
-  by default memory (4 GiB); about 2 s at ``H = 24`` on one core.
+  by default memory (4 GiB); about 2-4 s at ``H = 24``.
 - ``"heuristic"``: a local-search order (:mod:`.search`) and a certified lower
   bound on the least backward weight (:mod:`.bounds`); exact only where the
   bound meets the order's weight.
-- ``"milp"``: an integer program (:mod:`.ilp`); exact when proven optimal
+- ``"milp"``: the integer program (:mod:`.ilp`): the LP relaxation with
+  triangle cuts, the subset DP over the prefixes its reduced costs cannot
+  rule out (:mod:`.pruned`), HiGHS's branch and cut last; exact when proven
   within the time limit (default :data:`AUTO_MILP_TIME_LIMIT`, 10 s); if it
   is not, the certified bounds are added to the program's own.
-- ``"auto"`` (default): ``"exact"`` while ``H <= AUTO_EXACT_MAX_HIDDEN`` (24);
-  beyond, the heuristic and the bound; if the bound does not prove the order
-  optimal and ``H <= AUTO_MILP_MAX_HIDDEN`` (40), the integer program too
-  (for at most :data:`AUTO_MILP_TIME_LIMIT` seconds unless ``time_limit`` says
-  otherwise).
+- ``"auto"`` (default), a portfolio measured on dense, uniform, 50 %-sparse
+  and near-ordered matrices (``benchmarks/bench_metric_portfolio.py``):
 
-Time limits are soft: the step running when the budget ends finishes, so a
-call can take a little longer (up to about twice the budget on large
-matrices, where one pass of the bound is itself long).
+  - ``H <= AUTO_DP_MAX_HIDDEN`` (16): the exact DP (milliseconds);
+  - beyond, the heuristic order and its cheap certified bounds first (they
+    prove near-ordered matrices of any size);
+  - then, up to ``AUTO_MILP_MAX_HIDDEN`` (40), the integer program's stages:
+    up to ``AUTO_EXACT_MAX_HIDDEN`` (24) the LP and the pruned DP (with at
+    most ``2**H / 64`` prefix sets, so that it never costs more than the
+    full DP) and the full DP if they do not prove the order; beyond 24, all
+    stages with HiGHS last (for at most :data:`AUTO_MILP_TIME_LIMIT` seconds
+    unless ``time_limit`` says otherwise);
+  - beyond 40, the LP and the pruned DP where the bounds leave at most 1 % of
+    the weight open (near-ordered matrices, trained layers), else the bounds.
+
+Time limits hold: a bound whose predicted time (from the measured speed of
+matrix products on the machine) does not fit in what is left is not started,
+and the result names the bound it carries (:attr:`Ordering.bound`, with
+``" (time_limit)"`` when a stronger one was skipped). Measured: at most
+1.2 times the limit plus 0.5 s up to ``N = 5000``.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from torch_orderedness.metric.exact import exact_order, order_cost
+from torch_orderedness.metric.exact import exact_order, exact_order_batch, order_cost
 from torch_orderedness.metric.graph import neuron_graph
 
 __all__ = [
+    "AUTO_DP_MAX_HIDDEN",
     "AUTO_EXACT_MAX_HIDDEN",
     "AUTO_MILP_MAX_HIDDEN",
     "AUTO_MILP_TIME_LIMIT",
@@ -63,7 +78,12 @@ __all__ = [
 #: The methods :func:`ordering` accepts: ``"auto"`` (default), ``"exact"`` (dynamic
 #: programming), ``"heuristic"`` (search and certified bound), ``"milp"`` (integer program).
 METHODS: tuple[str, ...] = ("auto", "exact", "heuristic", "milp")
-#: ``method="auto"`` solves exactly by dynamic programming up to this many hidden neurons.
+#: ``method="auto"`` runs the exact DP straight away up to this many hidden neurons
+#: (a few milliseconds: measured faster there than any search, bound or LP).
+AUTO_DP_MAX_HIDDEN: int = 16
+#: ``method="auto"`` is exact up to this many hidden neurons: beyond
+#: :data:`AUTO_DP_MAX_HIDDEN` the search, the bounds and the integer program's LP
+#: stages run first, and the exact DP finishes what they leave open.
 AUTO_EXACT_MAX_HIDDEN: int = 24
 #: ``method="auto"`` tries the integer program up to this many hidden neurons.
 AUTO_MILP_MAX_HIDDEN: int = 40
@@ -102,6 +122,14 @@ class Ordering:
             triangle of the permuted square part).
         total: ``sum(|W[:, :N]|)``, the diagonal included.
         outputs: the number ``O`` of fixed leading neurons.
+        bound: where :attr:`upper` comes from: ``"exact"`` (proven optimal),
+            or the certified lower bound on the backward weight that gave it:
+            ``"pairwise"``, ``"order"`` (the 3-cycles through the order's
+            backward arcs), ``"triangle"`` (a packing of 3-cycles), ``"lp"``
+            (the LP relaxation) or ``"milp"`` (the integer program's bound).
+            `` (time_limit)`` is appended when a stronger bound was skipped
+            because it could not finish within ``time_limit``: the interval
+            is then wider than the time-unlimited call's.
 
     ``float(result)`` gives :attr:`value`.
 
@@ -127,6 +155,7 @@ class Ordering:
     backward: float
     total: float
     outputs: int
+    bound: str = "exact"
 
     def __float__(self) -> float:
         return self.value
@@ -163,14 +192,29 @@ def _proves(lower: float, cost: float, scale: float) -> bool:
 
 
 def _bound_decides(method: str, n: int) -> bool:
-    """Whether the bound can change the order found (``auto`` runs the MILP when it fails)."""
+    """Whether the bound can change the order found (``auto`` goes on when it fails)."""
     return method == "auto" and n <= AUTO_MILP_MAX_HIDDEN
+
+
+def _milp_budget(clock: _Clock) -> float | None:
+    return AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
+
+
+def _search_budget(clock: _Clock, n: int) -> float | None:
+    """Seconds for the search: 40 % of what is left once the large matrices' fixed passes
+    (copies, the pairwise bound, costs: about 16 elementwise passes) are set aside."""
+    if clock.deadline is None:
+        return None
+    from torch_orderedness.metric._cost import _PREDICT_N, _elementwise_seconds
+
+    fixed = 16.0 * _elementwise_seconds(n) if n >= _PREDICT_N else 0.0
+    return max(0.05, 0.4 * (clock.left() - fixed))
 
 
 def _search_and_bound(
     A: np.ndarray, method: str, clock: _Clock, seed: int | None, bound: bool = True
-) -> tuple[np.ndarray, float, float, bool, str]:
-    """Heuristic order and certified bound; the integer program where ``auto`` allows it.
+) -> tuple[np.ndarray, float, float, bool, str, str]:
+    """Heuristic order and certified bound; with ``auto``, the exact stages after them.
 
     With ``bound=False`` the certified bound is skipped where it cannot change
     the order (see :func:`_bound_decides`); the lower bound returned is then
@@ -178,40 +222,96 @@ def _search_and_bound(
     """
     from torch_orderedness.metric.search import heuristic_order
 
+    n = A.shape[0]
     scale = float(A.sum())
-    perm, cost = heuristic_order(A, seed=seed, time_limit=clock.left(0.4))
-    if not bound and not _bound_decides(method, A.shape[0]):
+    perm, cost = heuristic_order(A, seed=seed, time_limit=_search_budget(clock, n))
+    if not bound and not _bound_decides(method, n):
         from torch_orderedness.metric.bounds import pairwise_bound
 
         lower = min(float(pairwise_bound(A)), cost)
-        return perm, cost, lower, _proves(lower, cost, scale), "heuristic"
-    from torch_orderedness.metric.bounds import lower_bound
+        return perm, cost, lower, _proves(lower, cost, scale), "heuristic", "pairwise"
+    from torch_orderedness.metric.bounds import (
+        LP_AUTO_GAP,
+        LP_AUTO_MAX_N,
+        LP_AUTO_TIME_LIMIT,
+        _lower_bound,
+    )
 
+    auto = method == "auto"
     # the order found and its cost: order_bound proves near-ordered matrices at any size,
-    # and the work stops as soon as a bound meets the cost
-    lower = min(float(lower_bound(A, time_limit=clock.left(0.5), order=perm, upper=cost)), cost)
-    if _proves(lower, cost, scale):
-        return perm, cost, lower, True, "heuristic"
-    if _bound_decides(method, A.shape[0]):
+    # and the work stops as soon as a bound meets the cost; under ``auto`` the LP runs in
+    # the integer program's stages below instead
+    lp: bool | str = False if auto else "auto"
+    deadline = None if clock.deadline is None else time.perf_counter() + clock.left(0.5)
+    a = A.copy()
+    np.fill_diagonal(a, 0.0)
+    lower, which = _lower_bound(a, lp, deadline, cost, perm)
+    del a
+    lower = min(float(lower), cost)
+    if _proves(lower, cost, scale) or not auto:
+        return perm, cost, lower, _proves(lower, cost, scale), "heuristic", which
+    if n <= AUTO_MILP_MAX_HIDDEN:
+        return _exact_stages(A, perm, cost, lower, clock, which)
+    if n <= LP_AUTO_MAX_N and cost - lower <= LP_AUTO_GAP * scale:
+        # near-ordered: the LP relaxation and the DP it prunes usually close the gap
         from torch_orderedness.metric.ilp import milp_order
 
-        limit = AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
-        m_perm, m_cost, m_lower, proven = milp_order(A, time_limit=limit)
+        limit = LP_AUTO_TIME_LIMIT if clock.limit is None else clock.left()
+        m_perm, m_cost, m_lower, proven = milp_order(A, time_limit=limit, order=perm,
+                                                     branch=False)
         if m_cost < cost:
             perm, cost = m_perm, m_cost
+        if m_lower > lower:
+            which = "lp"
         lower = min(max(lower, float(m_lower)), cost)
-        return perm, cost, lower, proven or _proves(lower, cost, scale), "heuristic+milp"
-    return perm, cost, lower, False, "heuristic"
+        proven = proven or _proves(lower, cost, scale)
+        return perm, cost, lower, proven, "heuristic+milp", "exact" if proven else which
+    return perm, cost, lower, False, "heuristic", which
+
+
+def _exact_stages(
+    A: np.ndarray, perm: np.ndarray, cost: float, lower: float, clock: _Clock, which: str
+) -> tuple[np.ndarray, float, float, bool, str, str]:
+    """``auto`` up to :data:`AUTO_MILP_MAX_HIDDEN`: the integer program's stages, then the DP.
+
+    Up to :data:`AUTO_EXACT_MAX_HIDDEN` the pruned DP may keep at most
+    ``2**n / 64`` prefix sets per layer (then it costs less than the full
+    DP, whose ``n 2**(n - 1)`` steps are the fallback) and HiGHS's branch and
+    cut is skipped; beyond, all stages of :func:`.ilp.milp_order` run.
+    """
+    from torch_orderedness.metric.ilp import milp_order
+
+    n = A.shape[0]
+    scale = float(A.sum())
+    small = n <= AUTO_EXACT_MAX_HIDDEN
+    m_perm, m_cost, m_lower, proven = milp_order(
+        A, time_limit=_milp_budget(clock) if not small else clock.left(_EXACT_SHARE),
+        order=perm, branch=not small, max_states=max(1024, 2**n // 64) if small else None,
+    )
+    if m_cost < cost:
+        perm, cost = m_perm, m_cost
+    if m_lower > lower:
+        which = "milp"
+    lower = min(max(lower, float(m_lower)), cost)
+    if proven or _proves(lower, cost, scale):
+        return perm, cost, lower, True, "heuristic+milp", "exact"
+    if small:
+        try:
+            perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
+        except TimeoutError:
+            return perm, cost, lower, False, "heuristic+milp", which
+        return perm, cost, cost, True, "exact", "exact"
+    return perm, cost, lower, False, "heuristic+milp", which
 
 
 def _solve_hidden(
     A: np.ndarray, method: str, clock: _Clock, seed: int | None, bound: bool = True
-) -> tuple[np.ndarray, float, float, bool, str]:
+) -> tuple[np.ndarray, float, float, bool, str, str]:
     """``(perm, cost, lower bound on the least cost, exact, method)`` for the hidden block."""
     n = A.shape[0]
     if n <= 1:
-        return np.arange(n, dtype=np.int64), 0.0, 0.0, True, "exact"
-    if method == "exact" or (method == "auto" and n <= AUTO_EXACT_MAX_HIDDEN):
+        return np.arange(n, dtype=np.int64), 0.0, 0.0, True, "exact", "exact"
+    if method == "exact" or (method == "auto" and n <= AUTO_DP_MAX_HIDDEN):
         try:
             perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
         except TimeoutError:
@@ -222,18 +322,21 @@ def _solve_hidden(
                 "use method='auto' (search with certified bounds, exact where they meet) or "
                 "method='milp'"
             ) from None
-        return perm, cost, cost, True, "exact"
+        return perm, cost, cost, True, "exact", "exact"
     if method == "milp":
         from torch_orderedness.metric.bounds import lower_bound
         from torch_orderedness.metric.ilp import milp_order
 
-        limit = AUTO_MILP_TIME_LIMIT if clock.limit is None else clock.left()
-        perm, cost, lower, proven = milp_order(A, time_limit=limit)
+        perm, cost, lower, proven = milp_order(A, time_limit=_milp_budget(clock))
         cost, lower = float(cost), min(float(lower), float(cost))
+        which = "exact" if proven else "milp"
         if not proven:  # out of time: the certified bounds may still close (part of) the gap
-            lower = min(max(lower, float(lower_bound(A, order=perm, upper=cost, lp=False))), cost)
+            certified = float(lower_bound(A, order=perm, upper=cost, lp=False))
+            if certified > lower:
+                which = "triangle"
+            lower = min(max(lower, certified), cost)
             proven = _proves(lower, cost, float(A.sum()))
-        return perm, cost, lower, bool(proven), "milp"
+        return perm, cost, lower, bool(proven), "milp", which
     return _search_and_bound(A, method, clock, seed, bound)
 
 
@@ -248,15 +351,27 @@ def _order_one(
     """Solve one square matrix. ``bound=False``: callers that read only ``value``
     (it is the same either way; ``upper`` is then only the pairwise bound's)."""
     clock = _Clock(time_limit)
+    S = _rescaled(S)
+    A = S[outputs:, outputs:]
+    perm, cost, lower, exact, used, which = _solve_hidden(A, method, clock, seed, bound)
+    return _result(S, outputs, perm, lower, exact, used, which)
+
+
+def _rescaled(S: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         overflows = not math.isfinite(float(S.sum()))
-    if overflows:
-        # finite entries whose sum overflows: the metric does not depend on scale
-        S = S / float(S.max())
-    A = S[outputs:, outputs:]
-    perm, cost, lower, exact, used = _solve_hidden(A, method, clock, seed, bound)
+    # finite entries whose sum overflows: the metric does not depend on scale
+    return S / float(S.max()) if overflows else S
+
+
+def _result(
+    S: np.ndarray, outputs: int, perm: np.ndarray, lower: float, exact: bool, used: str,
+    which: str,
+) -> Ordering:
+    """The :class:`Ordering` of the hidden order ``perm`` of ``S``."""
     perm = np.asarray(perm, dtype=np.int64)
-    if sorted(perm.tolist()) != list(range(A.shape[0])):
+    hidden = S.shape[0] - outputs
+    if sorted(perm.tolist()) != list(range(hidden)):
         raise RuntimeError(f"solver {used!r} returned an invalid permutation {perm.tolist()}")
     full = np.concatenate([np.arange(outputs, dtype=np.int64), outputs + perm])
     total = float(S.sum())
@@ -274,7 +389,45 @@ def _order_one(
         backward=backward,
         total=total,
         outputs=outputs,
+        bound="exact" if exact else which,
     )
+
+
+# Matrices of at most this many hidden neurons are solved together in one vectorised DP
+# (exact_order_batch) when a call holds several of them.
+_BATCH_MAX_HIDDEN = 10
+# Most matrices per vectorised pass (its tables hold B * H * 2**H float64 sums).
+_BATCH_ENTRIES = 2**22
+
+
+def _order_many(
+    matrices: Sequence[np.ndarray],
+    outputs: int,
+    method: str,
+    time_limit: float | None,
+    seed: int | None,
+    bound: bool = True,
+) -> list[Ordering]:
+    """:func:`_order_one` of every matrix; the small ones of ``auto``/``exact`` in batches."""
+    results: list[Ordering | None] = [None] * len(matrices)
+    hidden = [S.shape[0] - outputs for S in matrices]
+    small = [k for k, h in enumerate(hidden) if 2 <= h <= _BATCH_MAX_HIDDEN]
+    if method in ("auto", "exact") and len(small) > 1:
+        scaled = {k: _rescaled(matrices[k]) for k in small}
+        for h in sorted({hidden[k] for k in small}):
+            group = [k for k in small if hidden[k] == h]
+            step = max(1, _BATCH_ENTRIES // (h * 2**h))
+            for start in range(0, len(group), step):
+                part = group[start : start + step]
+                blocks = np.stack([scaled[k][outputs:, outputs:] for k in part])
+                perms, costs = exact_order_batch(blocks)
+                for k, perm, cost in zip(part, perms, costs, strict=True):
+                    results[k] = _result(scaled[k], outputs, perm, float(cost), True, "exact",
+                                         "exact")
+    for k, S in enumerate(matrices):
+        if results[k] is None:
+            results[k] = _order_one(S, outputs, method, time_limit, seed, bound)
+    return results  # type: ignore[return-value]
 
 
 def _solve(
@@ -288,10 +441,13 @@ def _solve(
 ) -> tuple[tuple[Ordering, ...], bool]:
     """Check the options, read ``w``'s matrices and solve each: ``(results, batched)``."""
     _check_options(method, time_limit, seed)
+    started = time.perf_counter()
     graph = neuron_graph(w, outputs=outputs, inputs=inputs)
-    results = tuple(
-        _order_one(S, graph.outputs, method, time_limit, seed, bound) for S in graph.matrices
-    )
+    read = time.perf_counter() - started
+    if time_limit is not None and len(graph.matrices) == 1:
+        # one matrix: reading it counts against its time limit
+        time_limit = max(0.05 * time_limit, time_limit - read)
+    results = tuple(_order_many(graph.matrices, graph.outputs, method, time_limit, seed, bound))
     return results, graph.batched
 
 
@@ -317,8 +473,10 @@ def ordering(
             - a complete perceptron layer (``out_features``, ``hidden_features``,
               ``in_features``, ``weight``; pruned layers are read as
               ``weight_orig * weight_mask``);
-            - an ``nn.RNN``: one result per layer (and direction), from
-              ``weight_hh_l{k}``;
+            - an ``nn.RNN``, ``nn.GRU`` or ``nn.LSTM``: one result per layer
+              (and direction), from ``weight_hh_l{k}``; for the gated modules
+              the sum over the gates of ``|W_hh[gate]|`` (see
+              :mod:`.graph`; an ``nn.LSTM`` with ``proj_size`` is refused);
             - an MLP (``nn.Sequential``, list of modules, ``nn.Linear``),
               assembled in the ``CompletePerceptron.from_mlp`` layout; a plain
               MLP scores 1.
@@ -346,6 +504,7 @@ def ordering(
             ``method``; ``method="exact"`` with ``H > EXACT_MAX_N``.
         MemoryError: ``method="exact"`` whose tables exceed 4 GiB (``H > 28``).
         TypeError: unsupported kinds of ``w`` or arguments of the wrong type.
+        ValueError: also a tensor on the ``meta`` device (it holds no values).
 
     Example::
 

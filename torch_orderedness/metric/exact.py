@@ -54,10 +54,12 @@ import time
 import numpy as np
 
 __all__ = [
+    "BATCH_MAX_N",
     "DEFAULT_MAX_MEMORY",
     "EXACT_MAX_N",
     "exact_memory",
     "exact_order",
+    "exact_order_batch",
     "order_cost",
 ]
 
@@ -151,7 +153,23 @@ def order_cost(A: np.ndarray, perm: np.ndarray) -> float:
     """
     a = np.asarray(A, dtype=np.float64)
     p = np.asarray(perm, dtype=np.intp)
-    return float(np.tril(a[np.ix_(p, p)], -1).sum())
+    n = p.size
+    if n <= _COST_ROWS:
+        return float(np.tril(a[np.ix_(p, p)], -1).sum())
+    # large matrices: a block of rows at a time, in place (no n x n copies, no gathers):
+    # a[i, j] counts when i is placed after j
+    pos = np.empty(n, dtype=np.intp)
+    pos[p] = np.arange(n)
+    total = 0.0
+    for r0 in range(0, n, _COST_ROWS):
+        block = a[r0 : r0 + _COST_ROWS]
+        later = pos[r0 : r0 + _COST_ROWS, None] > pos[None, :]
+        total += float(np.where(later, block, 0.0).sum())
+    return total
+
+
+# order_cost works on blocks of this many rows beyond this size.
+_COST_ROWS = 512
 
 
 def _row_sums(block: np.ndarray) -> np.ndarray:
@@ -316,3 +334,88 @@ def exact_order(
         subset ^= 1 << v
     perm = np.array(order[::-1], dtype=np.int64)
     return perm, order_cost(a, perm)
+
+
+#: Largest ``n`` :func:`exact_order_batch` accepts (its tables hold ``n 2**n`` sums per matrix).
+BATCH_MAX_N: int = 12
+
+
+def exact_order_batch(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal orders of a batch of small square matrices, in one vectorised pass.
+
+    The same dynamic programme as :func:`exact_order`, run for all matrices
+    at once: one numpy operation per (popcount layer, last neuron) covers
+    every subset of that layer in every matrix, so thousands of ``n <= 8``
+    matrices (a null model, many seeds) cost about as much as a few dozen
+    calls of :func:`exact_order`.
+
+    Args:
+        A: ``(B, n, n)`` real matrices, ``n <= BATCH_MAX_N`` (12); the
+            diagonals are ignored.
+
+    Returns:
+        ``(perms, costs)``: an ``(B, n)`` int64 array of optimal orders and
+        their ``(B,)`` float64 costs (each recomputed from its matrix and
+        order, as :func:`order_cost` does).
+
+    Raises:
+        ValueError: not a finite ``(B, n, n)`` array, or ``n > BATCH_MAX_N``.
+
+    Example::
+
+        >>> A = np.array([[[0.0, 1.0, 0.0], [5.0, 0.0, 0.0], [2.0, 3.0, 0.0]],
+        ...               [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+        >>> perms, costs = exact_order_batch(A)
+        >>> perms[0].tolist(), costs.tolist()
+        ([2, 1, 0], [1.0, 0.0])
+    """
+    a = np.array(A, dtype=np.float64)
+    if a.ndim != 3 or a.shape[1] != a.shape[2]:
+        raise ValueError(f"A must be a batch of square matrices (B, n, n), got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("A contains non-finite entries (NaN or inf)")
+    batch, n = a.shape[0], a.shape[1]
+    if n > BATCH_MAX_N:
+        raise ValueError(f"exact_order_batch handles n <= {BATCH_MAX_N}, got n = {n}")
+    if n <= 1 or batch == 0:
+        return np.tile(np.arange(n, dtype=np.int64), (batch, 1)), np.zeros(batch)
+    idx = np.arange(n)
+    a[:, idx, idx] = 0.0
+    size = 2**n
+    # r[b, v, s] = sum of a[b, v, j] over the bits j of s, by doubling
+    r = np.zeros((batch, n, size))
+    for bit in range(n):
+        half = 2**bit
+        np.add(r[:, :, :half], a[:, :, bit : bit + 1], out=r[:, :, half : 2 * half])
+    F = np.full((batch, size), np.inf)
+    F[:, 0] = 0.0
+    C = np.zeros((batch, size), dtype=np.uint8)
+    subsets = np.arange(size)
+    count = _popcount(subsets, n)
+    for layer in range(1, n + 1):
+        cols = subsets[count == layer]
+        best = np.full((batch, cols.size), np.inf)
+        choice = np.zeros((batch, cols.size), dtype=np.uint8)
+        for v in range(n):
+            has = ((cols >> v) & 1) == 1
+            prev = cols[has] ^ (1 << v)
+            cand = F[:, prev] + r[:, v, prev]
+            cur = best[:, has]
+            better = cand < cur
+            cur[better] = cand[better]
+            best[:, has] = cur
+            ch = choice[:, has]
+            ch[better] = v
+            choice[:, has] = ch
+        F[:, cols] = best
+        C[:, cols] = choice
+    perms = np.empty((batch, n), dtype=np.int64)
+    subset = np.full(batch, size - 1)
+    rows = np.arange(batch)
+    for position in range(n - 1, -1, -1):
+        v = C[rows, subset].astype(np.int64)
+        perms[:, position] = v
+        subset ^= 1 << v
+    gathered = a[rows[:, None, None], perms[:, :, None], perms[:, None, :]]
+    costs = np.tril(gathered, -1).sum(axis=(1, 2))
+    return perms, costs

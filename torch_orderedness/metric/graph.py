@@ -7,15 +7,24 @@ stay fixed (the outputs) and whether the caller gave one matrix or several.
 
 Accepted inputs:
 
-- a ``torch.Tensor`` (any real dtype, any device, gradients ignored) or a
-  ``numpy`` array, 2-D ``(N, N + I)`` or a batch ``(B, N, N + I)``; ``I``
+- a ``torch.Tensor`` (any real dtype, any device but ``meta``, whose tensors
+  hold no values; gradients ignored) or a ``numpy`` array (a masked array's
+  masked entries count as absent connections, weight 0), 2-D ``(N, N + I)``
+  or a batch ``(B, N, N + I)``; ``I``
   trailing input columns are dropped;
 - a complete perceptron layer (duck-typed: ``out_features``,
   ``hidden_features``, ``in_features`` and ``weight``); a layer pruned by
   :mod:`torch.nn.utils.prune` is read as ``weight_orig * weight_mask``,
   because its ``weight`` attribute is refreshed only by the next forward pass;
-- an ``nn.RNN``: the hidden-to-hidden matrix ``weight_hh_l{k}`` of every layer
-  (and ``weight_hh_l{k}_reverse`` after it when bidirectional);
+- an ``nn.RNN``, ``nn.GRU`` or ``nn.LSTM``: one matrix per layer (and
+  direction: ``weight_hh_l{k}_reverse`` after ``weight_hh_l{k}`` when
+  bidirectional) from its hidden-to-hidden weight.  ``nn.GRU`` and
+  ``nn.LSTM`` stack one ``(hidden, hidden)`` block per gate (``r, z, n`` and
+  ``i, f, g, o``, see :data:`GATES`); the neuron-to-neuron weight is the sum
+  of the gates' magnitudes, ``sum_g |W_hh[g]|`` (unit ``j`` reaches unit
+  ``i`` through any gate).  To measure one gate, pass its block, e.g.
+  ``lstm.weight_hh_l0.chunk(4)[1]`` for the forget gate.  An ``nn.LSTM``
+  with ``proj_size > 0`` (a non-square ``(4 H, P)`` weight) is refused;
 - an MLP: an ``nn.Sequential``, a list or tuple of modules, or one
   ``nn.Linear``.  Its ``nn.Linear`` layers are assembled by :func:`mlp_weight`
   into one complete-layer weight in the layout of
@@ -38,7 +47,7 @@ from torch import Tensor, nn
 from torch_orderedness._weights import mlp_weight as _mlp_weight
 from torch_orderedness._weights import parse_mlp, weight_in_use
 
-__all__ = ["NeuronGraph", "neuron_graph", "mlp_weight", "current_weight"]
+__all__ = ["GATES", "NeuronGraph", "neuron_graph", "mlp_weight", "current_weight"]
 
 
 @dataclass(frozen=True)
@@ -116,10 +125,60 @@ def _to_numpy(w: Tensor | np.ndarray) -> np.ndarray:
     if isinstance(w, Tensor):
         if w.is_complex():
             raise TypeError(f"w must hold real numbers, got dtype {w.dtype}")
+        if w.device.type == "meta":
+            raise ValueError(
+                "w is on the 'meta' device: it has a shape but no values, so its orderedness "
+                "cannot be measured; measure the weight on a real device (e.g. after "
+                "module.to_empty(device='cpu') and loading the values)"
+            )
         return w.detach().to("cpu", torch.float64).numpy()
     if w.dtype.kind not in "biuf":
         raise TypeError(f"w must hold real numbers, got dtype {w.dtype}")
+    if isinstance(w, np.ma.MaskedArray):
+        # masked entries are absent connections: weight 0
+        return np.ma.filled(w.astype(np.float64), 0.0)
     return np.asarray(w, dtype=np.float64)
+
+
+#: Gates of the recurrent modules whose hidden-to-hidden weight stacks one
+#: ``(hidden, hidden)`` block per gate (torch's order).
+GATES: dict[str, tuple[str, ...]] = {
+    "RNN": ("",),
+    "GRU": ("r", "z", "n"),
+    "LSTM": ("i", "f", "g", "o"),
+}
+
+
+def _recurrent_graph(w: nn.RNNBase, outputs: int | None, inputs: int | None) -> NeuronGraph:
+    """``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``: one matrix per layer and direction.
+
+    The neuron-to-neuron weight is the sum over the gates of the blocks'
+    magnitudes, ``sum_g |W_hh[g]|`` (for ``nn.RNN`` just ``|W_hh|``).
+    """
+    kinds = [k for k, cls in (("LSTM", nn.LSTM), ("GRU", nn.GRU), ("RNN", nn.RNN))
+             if isinstance(w, cls)]
+    kind = kinds[0] if kinds else None
+    if kind is None:
+        raise TypeError(
+            f"the recurrent modules measured are nn.RNN, nn.GRU and nn.LSTM, got "
+            f"{type(w).__name__}"
+        )
+    if inputs is not None and _count("inputs", inputs) != 0:
+        raise ValueError(f"inputs must be 0 (or None) for {kind}, got {inputs}")
+    if getattr(w, "proj_size", 0):
+        raise ValueError(
+            f"an nn.LSTM with proj_size={w.proj_size} has a non-square hidden-to-hidden "
+            f"weight (4 * {w.hidden_size}, {w.proj_size}): its hidden units do not feed each "
+            "other directly, so it has no neuron order to measure; use proj_size=0"
+        )
+    gates = len(GATES[kind])
+    suffixes = ["", "_reverse"] if w.bidirectional else [""]
+    names = [f"weight_hh_l{k}{s}" for k in range(w.num_layers) for s in suffixes]
+    blocks = []
+    for name in names:
+        hh = _to_numpy(current_weight(w, name))
+        blocks.append(np.abs(hh).reshape(gates, w.hidden_size, w.hidden_size).sum(axis=0))
+    return _from_array(np.stack(blocks), outputs, 0, label="weight_hh", names=names)
 
 
 def mlp_weight(layers: nn.Module | Sequence[nn.Module]) -> Tensor:
@@ -211,7 +270,8 @@ def neuron_graph(
 
     Args:
         w: a tensor or array ``(N, N + I)`` / ``(B, N, N + I)``, a complete
-            perceptron layer, an ``nn.RNN``, or an MLP (see the module docstring).
+            perceptron layer, an ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``, or an MLP
+            (see the module docstring).
         outputs: number of leading neurons (outputs) kept first and in order.
             Default: ``0`` for arrays and ``nn.RNN``, ``out_features`` of a
             complete layer or MLP (giving another value there is an error).
@@ -239,17 +299,7 @@ def neuron_graph(
     if isinstance(w, (Tensor, np.ndarray)):
         return _from_array(_to_numpy(w), outputs, inputs)
     if isinstance(w, nn.RNNBase):
-        if not isinstance(w, nn.RNN):
-            raise TypeError(
-                f"only nn.RNN among the recurrent modules has a square hidden-to-hidden "
-                f"matrix, got {type(w).__name__}"
-            )
-        if inputs is not None and _count("inputs", inputs) != 0:
-            raise ValueError(f"inputs must be 0 (or None) for nn.RNN, got {inputs}")
-        suffixes = ["", "_reverse"] if w.bidirectional else [""]
-        names = [f"weight_hh_l{k}{s}" for k in range(w.num_layers) for s in suffixes]
-        weights = np.stack([_to_numpy(current_weight(w, name)) for name in names])
-        return _from_array(weights, outputs, 0, label="weight_hh", names=names)
+        return _recurrent_graph(w, outputs, inputs)
     if _is_complete_layer(w):
         n_out, n_hid, n_in = (int(w.out_features), int(w.hidden_features), int(w.in_features))
         _check_given("outputs", outputs, n_out, "the layer's out_features")
@@ -278,6 +328,7 @@ def neuron_graph(
         return _from_array(_to_numpy(_mlp_weight(layout)), n_out, n_in, label="MLP weight")
     raise TypeError(
         "w must be a torch.Tensor or numpy array (N, N + inputs) or (B, N, N + inputs), a "
-        "complete perceptron layer, an nn.RNN, or an MLP (nn.Sequential / list of nn.Linear); "
+        "complete perceptron layer, an nn.RNN / nn.GRU / nn.LSTM, or an MLP "
+        "(nn.Sequential / list of nn.Linear); "
         f"got {type(w).__name__}"
     )

@@ -187,7 +187,7 @@ def orderedness_null(
         >>> null.value, null.mean, null.excess
         (1.0, 1.0, 0.0)
     """
-    from torch_orderedness.metric.core import _check_options, _order_one
+    from torch_orderedness.metric.core import _check_options, _order_many, _order_one
     from torch_orderedness.metric.graph import neuron_graph
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)):
@@ -204,14 +204,13 @@ def orderedness_null(
     results = []
     for S in graph.matrices:
         own = _order_one(S, **options)
-        values = []
-        exact = own.exact
-        for _ in range(int(samples)):
-            # only the copies' values count: their certified bounds are skipped
-            r = _order_one(shuffle_square(S, shuffle=shuffle, generator=generator), **options,
-                           bound=False)
-            values.append(r.value)
-            exact = exact and r.exact
+        copies = [shuffle_square(S, shuffle=shuffle, generator=generator)
+                  for _ in range(int(samples))]
+        # only the copies' values count: their certified bounds are skipped; small copies
+        # are solved together in one vectorised DP
+        solved = _order_many(copies, **options, bound=False)
+        values = [r.value for r in solved]
+        exact = own.exact and all(r.exact for r in solved)
         v = np.array(values)
         std = float(v.std(ddof=1)) if v.size > 1 else 0.0
         results.append(

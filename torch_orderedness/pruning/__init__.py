@@ -118,6 +118,20 @@ __all__ = [
     "sparsity",
 ]
 
+def __getattr__(name: str) -> object:
+    """``torch_orderedness.pruning.InPlacePruner``: deprecated alias (it moved to training)."""
+    if name == "InPlacePruner":
+        import warnings
+
+        from torch_orderedness.training.pruner import InPlacePruner
+
+        warnings.warn("torch_orderedness.pruning.InPlacePruner moved; import it from "
+                      "torch_orderedness (the alias goes in 0.3.0)", DeprecationWarning,
+                      stacklevel=2)
+        return InPlacePruner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 #: The five schemes by their short names (each class's ``SCHEME``): ``"random"``,
 #: ``"topk"``, ``"dyn_topk"``, ``"tril"``, ``"dyn_tril"``.
 PRUNING_SCHEMES: dict[str, type[prune.BasePruningMethod]] = {

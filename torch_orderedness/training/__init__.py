@@ -33,6 +33,8 @@ One step (``k = 1 .. steps``; step ``k`` uses batch ``k`` of the epoch order)::
   whole number of epochs.
 - ``"step"``: ``x = (k - 1) / steps``, in ``[0, 1)``.  On XOR (one batch per
   epoch) both definitions agree.
+- ``"done"``: ``x = k / steps``, in ``(0, 1]``: the last step applies the
+  dynamic schemes' final target (the paper's definitions end just short of it).
 - a callable ``f(step_index, steps) -> float`` in ``[0, 1]`` (0-based index),
   checked for every step before training starts.
 

@@ -256,8 +256,9 @@ def train(
         mode: ``"in_place"`` (the paper's) or ``"reparametrize"`` (torch's);
             see the package docstring.
         progress: ``"epoch"`` (``epoch / epochs``, the paper's), ``"step"``
-            (``(k - 1) / steps`` at step ``k``) or ``f(step_index, steps) -> float``
-            (0-based index, values in [0, 1]).
+            (``(k - 1) / steps`` at step ``k``), ``"done"`` (``k / steps``: the
+            last step applies the dynamic schemes' final target) or
+            ``f(step_index, steps) -> float`` (0-based index, values in [0, 1]).
         update: ``False`` runs no optimiser steps: the schemes are applied
             ``steps`` times to the initial weights (the paper's "untrained"
             column: XOR, 10 steps); losses are still recorded.
@@ -309,6 +310,7 @@ def train(
         orderedness_options=orderedness_options, log_every=log_every, stop_loss=stop_loss,
         hparams=hparams,
     )
+    seed = None if seed is None else check_seed(seed)
     gens = None if seed is None else seed_generators(seed)
     targets = _check_log_dirs(log_dir, logger)
     show = use_progress_bar(progress_bar)
@@ -318,7 +320,7 @@ def train(
     if device is not None:
         built = built.to(device)
     prep = prepare(plan, built, None, [seed])
-    hp = _hparams(plan, prep, None if seed is None else int(seed), False)
+    hp = _hparams(plan, prep, seed, False)
     # everything is checked: from here on, files may be written
     done = [0]
     bar = _bar(plan, plan.steps, show, "train")

@@ -30,13 +30,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from torch_orderedness import _checks
 from torch_orderedness._weights import mlp_weight, parse_mlp, weight_in_use
 from torch_orderedness.logging import TensorBoardLogger, TrainingLogger
-from torch_orderedness.metric import Ordering, ordering
+from torch_orderedness.metric import Ordering, neuron_graph, ordering
 
 __all__ = ["ORDERING_OPTIONS", "OrderednessMonitor", "check_ordering_options"]
 
@@ -92,11 +93,10 @@ def _view(target: object, outputs: int | None) -> _View | None:
         batch = w if w.dim() == 3 else w.unsqueeze(0)
         labels = ("weight",) if w.dim() == 2 else tuple(f"member[{b}]" for b in range(len(batch)))
         return _View(batch, int(target.out_features), int(target.in_features), labels, True)
-    if type(target) is nn.RNN:
-        suffixes = ["", "_reverse"] if target.bidirectional else [""]
-        names = tuple(f"weight_hh_l{k}{s}" for k in range(target.num_layers) for s in suffixes)
-        stacked = torch.stack([weight_in_use(target, n).detach() for n in names])
-        return _View(stacked, outputs or 0, 0, names, True)
+    if isinstance(target, nn.RNNBase):  # RNN, GRU, LSTM: the metric's neuron-to-neuron weights
+        graph = neuron_graph(target, outputs=outputs)
+        stacked = torch.from_numpy(np.stack(graph.matrices))
+        return _View(stacked, graph.outputs, 0, graph.names, True)
     if isinstance(target, (nn.Sequential, nn.Linear, list, tuple)):
         layout = parse_mlp(target)
         return _View(mlp_weight(layout).unsqueeze(0), layout.sizes[-1], layout.sizes[0],

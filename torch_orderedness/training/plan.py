@@ -163,9 +163,11 @@ def _check_widths(plan: Plan, model: nn.Module) -> None:
         )
 
 
-def _check_specs(plan: Plan, model: nn.Module, members: int | None) -> None:
+def check_specs(specs: Sequence[PruneSpec], model: nn.Module, members: int | None = None
+                ) -> None:
+    """Each spec names a plain parameter of ``model`` that its scheme can prune."""
     params = dict(model.named_parameters())
-    for k, spec in enumerate(plan.specs):
+    for k, spec in enumerate(specs):
         if spec.name + "_orig" in params:
             raise ValueError(
                 f"pruning[{k}]: {spec.name!r} is already reparametrised by torch.nn.utils.prune; "
@@ -242,7 +244,7 @@ def check_model(plan: Plan, model: object, members: int | None) -> None:
             f"model must be an nn.Module or a factory of one, got {type(model).__name__}"
         )
     _check_widths(plan, model)
-    _check_specs(plan, model, members)
+    check_specs(plan.specs, model, members)
     _dry_run(plan, model, members)
 
 

@@ -40,8 +40,11 @@ from torch_orderedness.pruning._base import _check_finite
 
 __all__ = ["InPlacePruner", "PruningScheduler", "PROGRESS", "progress_values"]
 
-#: The built-in definitions of training progress (a callable is accepted too).
-PROGRESS: tuple[str, ...] = ("epoch", "step")
+#: The built-in definitions of training progress (a callable is accepted too): ``"epoch"``
+#: (the paper's ``epoch / epochs``), ``"step"`` (``(k - 1) / steps`` at step ``k``) and
+#: ``"done"`` (``k / steps``: the share done after the step, so the last step applies the
+#: dynamic schemes' final target).
+PROGRESS: tuple[str, ...] = ("epoch", "step", "done")
 
 _SCHEME_CLASSES = tuple(PRUNING_SCHEMES.values())
 
@@ -198,7 +201,8 @@ def progress_values(progress: object, total_steps: int, steps_per_epoch: int | N
     Args:
         progress: ``"epoch"`` (the paper's ``epoch / epochs``, constant within
             an epoch; needs ``steps_per_epoch`` dividing ``total_steps``),
-            ``"step"`` (``step_index / total_steps``) or a callable
+            ``"step"`` (``step_index / total_steps``), ``"done"``
+            (``(step_index + 1) / total_steps``: the last step reaches 1) or a callable
             ``f(step_index, total_steps) -> float`` in ``[0, 1]`` (0-based index).
         total_steps: the run's optimiser steps.
         steps_per_epoch: batches per epoch (for ``"epoch"``).
@@ -215,6 +219,8 @@ def progress_values(progress: object, total_steps: int, steps_per_epoch: int | N
         _checks.choice("progress", progress, PROGRESS)
         if progress == "step":
             return index / total_steps, "step"
+        if progress == "done":
+            return (index + 1) / total_steps, "done"
         if steps_per_epoch is None or total_steps % steps_per_epoch:
             raise ValueError(
                 f"progress='epoch' (epoch / epochs) needs whole epochs, but {total_steps} steps "

@@ -205,9 +205,73 @@ def test_pruned_rnn_is_read_through_its_mask():
 
 
 def test_other_modules_are_rejected():
-    with pytest.raises(TypeError, match="only nn.RNN"):
-        ordering(nn.LSTM(2, 3))
     with pytest.raises(ValueError, match="inputs must be 0"):
         ordering(nn.RNN(2, 3), inputs=2)
     with pytest.raises(TypeError, match="w must be"):
         ordering(nn.Conv2d(1, 1, 1))
+
+
+# --- nn.GRU and nn.LSTM -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cls", "gates"), [(nn.GRU, 3), (nn.LSTM, 4)])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gated_modules_sum_the_gates_magnitudes(cls, gates, bidirectional):
+    torch.manual_seed(11)
+    module = cls(3, 5, num_layers=2, bidirectional=bidirectional)
+    names = [f"weight_hh_l{k}{s}" for k in range(2)
+             for s in (["", "_reverse"] if bidirectional else [""])]
+    results = ordering(module)
+    assert isinstance(results, tuple) and len(results) == len(names)
+    for result, name in zip(results, names, strict=True):
+        hh = getattr(module, name).detach()
+        assert hh.shape == (gates * 5, 5)
+        # the neuron-to-neuron weight, written out gate by gate
+        summed = torch.zeros(5, 5, dtype=torch.float64)
+        for g in range(gates):
+            summed += hh[g * 5 : (g + 1) * 5].abs().double()
+        assert result == ordering(summed)
+    # one gate: its block, e.g. the forget gate of an LSTM / the update gate of a GRU
+    block = module.weight_hh_l0.detach().chunk(gates)[1]
+    assert orderedness(block) == orderedness(block.abs())
+
+
+def test_pruned_gated_module_is_read_through_its_mask():
+    torch.manual_seed(12)
+    lstm = nn.LSTM(2, 4)
+    mask = torch.triu(torch.ones(4, 4)).repeat(4, 1)  # every gate: no backward weight
+    prune.custom_from_mask(lstm, "weight_hh_l0", mask)
+    assert orderedness(lstm) == (1.0,)
+
+
+def test_lstm_with_a_projection_is_refused():
+    with pytest.raises(ValueError, match=r"proj_size=2.*non-square.*\(4 \* 5, 2\)"):
+        ordering(nn.LSTM(3, 5, proj_size=2))
+    with pytest.raises(ValueError, match="inputs must be 0"):
+        ordering(nn.GRU(2, 3), inputs=1)
+
+
+# --- inputs the metric cannot or must read specially ---------------------------------------
+
+
+def test_meta_tensors_and_modules_raise_a_clear_error():
+    with pytest.raises(ValueError, match="'meta' device"):
+        ordering(torch.empty(4, 6, device="meta"))
+    with pytest.raises(ValueError, match="'meta' device"):
+        ordering(nn.RNN(2, 3, device="meta"))
+    with pytest.raises(ValueError, match="'meta' device"):
+        orderedness(CompletePerceptron(2, 3, 1).to("meta"))
+
+
+def test_masked_entries_of_a_masked_array_are_absent_connections():
+    rng = np.random.default_rng(13)
+    W = rng.random((5, 7))
+    mask = np.zeros_like(W, dtype=bool)
+    mask[:, :5] = np.tril(np.ones((5, 5), dtype=bool), -1)  # hide every backward weight
+    masked = np.ma.masked_array(W, mask=mask)
+    assert orderedness(masked) == 1.0 == orderedness(np.where(mask, 0.0, W))
+    assert orderedness(W) < 1.0  # the data under the mask would count
+    batch = np.ma.masked_array(np.stack([W, W]), mask=np.stack([mask, ~mask]))
+    assert orderedness(batch) == (
+        orderedness(np.where(mask, 0.0, W)), orderedness(np.where(~mask, 0.0, W))
+    )

@@ -1,4 +1,5 @@
-"""Training: against a literal re-implementation of the paper's loop, seeds, batching, bad input."""
+"""train() and train_seeds(): against a literal re-implementation of the paper's loop; records,
+seeds, batching, data loaders, bad input, and what a call leaves behind."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from torch_orderedness.complete import CompletePerceptron
 from torch_orderedness.metric import ordering
@@ -512,7 +514,7 @@ def test_cuda_runs_match_cpu_runs(tmp_path) -> None:
     np.testing.assert_allclose(one.loss, ref.loss, rtol=1e-4, atol=1e-6)
 
 
-# --------------------------------------------------------------------------- audit fixes
+# ------------------------------------------------------------- what a call leaves behind
 
 
 def test_a_run_failing_in_its_first_step_leaves_no_log_directory(tmp_path) -> None:
@@ -593,3 +595,211 @@ def test_orderedness_options_reach_every_measurement(tmp_path) -> None:
         with pytest.raises(error, match="orderedness_options|method|time_limit"):
             train(None, xor(), steps=2, orderedness_options=bad, log_dir=tmp_path / "o")
         assert not (tmp_path / "o").exists()
+
+
+def test_a_failed_run_removes_only_its_own_event_files(tmp_path) -> None:
+    # a run that fails in its first step into an existing log_dir leaves nothing of its own ...
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "notes.txt").write_text("mine")
+    with pytest.raises(RuntimeError, match="first step"):
+        train(None, xor(), steps=3, loss=_fails_in_step(1), log_dir=tmp_path / "shared")
+    assert [p.name for p in (tmp_path / "shared").iterdir()] == ["notes.txt"]
+    # ... and a directory it created that another writer used meanwhile stays, with that
+    # writer's finished logs (process B ran a whole run into it while A was failing)
+    target = tmp_path / "new"
+    other_ran = []
+
+    def other_writer_then_fail(pred, target_):  # noqa: ANN001, ANN202
+        if not other_ran:
+            other_ran.append(train(None, xor(), steps=2, log_dir=target))
+        raise RuntimeError("first step")
+
+    with pytest.raises(RuntimeError, match="first step"):
+        train(None, xor(), steps=3, loss=_fails_after_dry_run(other_writer_then_fail),
+              log_dir=target)
+    files = list(target.iterdir())
+    assert len(files) == 2  # B's event file and B's hparams file; A's own is gone
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(target))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("loss")] == [1, 2]  # B's finished run
+
+
+def _fails_in_step(step: int):  # noqa: ANN202
+    calls = []
+
+    def loss(pred, target):  # noqa: ANN001, ANN202
+        calls.append(1)
+        if len(calls) > step:  # the first call is the dry run
+            raise RuntimeError("first step")
+        return F.mse_loss(pred, target)
+
+    return loss
+
+
+def _fails_after_dry_run(then):  # noqa: ANN001, ANN202
+    calls = []
+
+    def loss(pred, target):  # noqa: ANN001, ANN202
+        calls.append(1)
+        return F.mse_loss(pred, target) if len(calls) == 1 else then(pred, target)
+
+    return loss
+
+
+def test_train_seeds_checks_every_log_target_before_writing_any(tmp_path) -> None:
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "seed_1").write_text("a file where a directory would go")
+    with pytest.raises(ValueError, match="seed_1.*not a directory"):
+        train_seeds(None, xor(), [0, 1], steps=2, log_dir=tmp_path / "runs")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["seed_1"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="not a directory"):
+        train(None, xor(), steps=2, log_dir=tmp_path / "file" / "below")
+
+
+def test_a_nan_loss_stops_the_run_at_that_step_and_keeps_the_logs(tmp_path) -> None:
+    calls = []
+
+    def loss(pred, target):  # noqa: ANN001, ANN202
+        calls.append(1)
+        value = F.mse_loss(pred, target)
+        return value * float("nan") if len(calls) == 5 else value  # step 4 (after the dry run)
+
+    with pytest.raises(FloatingPointError, match="at step 4 .seed 0.; training stopped"):
+        train(None, xor(), seed=0, steps=300, loss=loss, log_dir=tmp_path / "nan")
+    assert len(calls) == 5  # stopped at once, not after 300 steps
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tmp_path / "nan"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("loss")] == [1, 2, 3]  # what came before is kept
+    assert all(math.isfinite(e.value) for e in acc.Scalars("loss"))
+    assert [e.step for e in acc.Scalars("orderedness/value")] == [0]
+
+
+def test_nothing_touches_the_model_before_everything_is_checked() -> None:
+    layer = CompletePerceptron(2, 5, 1, generator=torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    with pytest.raises(ValueError, match="lacks"):
+        train(layer, xor(), steps=2, device="meta", pruning=[PruneSpec("topk", "wieght", k=0.5)])
+    assert layer.weight.device.type == "cpu"
+    for k, v in layer.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+def test_the_callers_global_rng_is_left_alone() -> None:
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    xor().model_factory()  # checks its options by building a layer
+    train(None, xor(), seed=0, steps=3)
+    train_seeds(None, xor(), 2, steps=3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_float16_trains_without_nan_and_says_why_when_eps_underflows() -> None:
+    make = xor().model_factory(dtype=torch.float16)
+    r = train(make, xor(), seed=0, steps=50, measure_orderedness=False)
+    assert np.isfinite(r.loss).all() and r.final_loss < r.loss[0]
+    assert r.model.weight.dtype == torch.float16
+    tiny_eps = functools.partial(torch.optim.Adam, lr=0.01, eps=1e-8)  # 0 in float16
+    with pytest.raises(FloatingPointError, match="float16.*eps"):
+        train(make, xor(), seed=0, steps=50, optimizer=tiny_eps, measure_orderedness=False)
+
+
+# --------------------------------------------------------------------------- data loaders
+
+
+def test_a_data_loader_in_order_gives_the_run_on_tensors() -> None:
+    task = sine(hidden=4)
+    loader = DataLoader(TensorDataset(task.inputs, task.targets), batch_size=10)
+    spec = [PruneSpec("dyn_topk", k=0.5)]
+    a = train(task.model_factory(), loader, seed=3, epochs=2, pruning=spec, orderedness_every=5)
+    b = train(task.model_factory(), task, seed=3, epochs=2, shuffle=False, pruning=spec,
+              orderedness_every=5)
+    assert a.steps == b.steps == 30
+    np.testing.assert_array_equal(a.loss, b.loss)
+    np.testing.assert_array_equal(a.orderedness, b.orderedness)
+    np.testing.assert_array_equal(a.progress, b.progress)  # epoch / epochs from len(loader)
+
+
+def test_a_loader_replays_recorded_batch_orders_once_per_epoch() -> None:
+    task = sine(hidden=3)
+    orders = [torch.randperm(150, generator=torch.Generator().manual_seed(e)) for e in range(3)]
+
+    class Replay(torch.utils.data.Sampler):
+        def __init__(self) -> None:
+            self.epoch = 0
+
+        def __len__(self) -> int:
+            return 150
+
+        def __iter__(self):  # noqa: ANN204
+            order = orders[self.epoch]
+            self.epoch += 1
+            return iter(order.tolist())
+
+    loader = DataLoader(TensorDataset(task.inputs, task.targets), batch_size=10,
+                        sampler=Replay())
+    r = train(task.model_factory(), loader, seed=0, epochs=3)
+    # the literal loop over the same orders
+    model = task.model(generator=torch.Generator().manual_seed(0))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    losses = []
+    for order in orders:
+        for j in range(0, 150, 10):
+            idx = order[j:j + 10]
+            opt.zero_grad()
+            loss = F.mse_loss(model(task.inputs[idx]), task.targets[idx])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    np.testing.assert_allclose(r.loss, losses, rtol=1e-6)
+    torch.testing.assert_close(r.model.weight, model.weight)
+
+
+def test_loader_batches_with_class_labels_and_a_custom_loss() -> None:
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(0))
+    labels = (x[:, 0] > 0).long()
+    loader = DataLoader(TensorDataset(x, labels), batch_size=8)
+    make = functools.partial(CompletePerceptron, 3, 4, 2)
+    r = train(make, loader, seed=1, epochs=5, loss=F.cross_entropy,
+              pruning=[PruneSpec("topk", k=0.6)])
+    assert r.steps == 25 and r.final_loss < r.loss[0]
+    with pytest.raises(ValueError, match="the data loader's own"):
+        train(make, loader, steps=2, batch_size=4)
+    with pytest.raises(TypeError, match="length"):
+        train(make, (b for b in loader), steps=2)
+    with pytest.raises(TypeError, match="not a pair"):
+        train(make, [torch.ones(3), torch.ones(3), torch.ones(3)], steps=2, progress="step",
+              loss=F.cross_entropy)
+
+
+def test_batched_seeds_share_a_loaders_batches() -> None:
+    task = xor()
+    loader = DataLoader(TensorDataset(task.inputs, task.targets), batch_size=4)
+    runs = train_seeds(None, task, [0, 1], steps=20)
+    from_loader = train_seeds(task.model_factory(), loader, [0, 1], steps=20)
+    assert from_loader.batched
+    np.testing.assert_allclose(from_loader.loss, runs.loss, rtol=1e-6)  # XOR: one fixed batch
+
+
+# --------------------------------------------------------------------------- fixed Random masks
+
+
+def test_a_fixed_random_mask_is_used_for_every_seed() -> None:
+    mask = (torch.rand(6, 8, generator=torch.Generator().manual_seed(9)) > 0.5).float()
+    spec = PruneSpec("random", p=0.5, mask=mask)
+    runs = train_seeds(None, xor(), [0, 1, 2], steps=30, pruning=[spec])
+    for run in runs:
+        assert torch.equal(run.end_params["weight"] == 0, mask == 0)
+        alone = train(None, xor(), seed=run.seed, steps=30, pruning=[spec])
+        torch.testing.assert_close(run.end_params["weight"], alone.end_params["weight"],
+                                   rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="fixed mask has shape"):
+        train(None, xor(), steps=2, pruning=[PruneSpec("random", p=0.5, mask=torch.ones(2, 2))])
+    with pytest.raises(TypeError, match="only Random"):
+        PruneSpec("topk", k=0.5, mask=mask)
+    with pytest.raises(ValueError, match="0s and 1s"):
+        PruneSpec("random", p=0.5, mask=mask * 0.5)

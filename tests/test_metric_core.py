@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
+import importlib
 import math
 import sys
+import time
 import types
 
 import numpy as np
 import pytest
 import torch
+from oracles import brute_force, least_backward_weight
 
 from torch_orderedness.metric import Ordering, core, order_cost, orderedness, ordering
 from torch_orderedness.metric.exact import exact_order
-
-
-def least_backward_weight(S: np.ndarray, outputs: int = 0) -> float:
-    """Least strict-lower-triangle sum of ``S[p][:, p]``, every order of the hidden neurons."""
-    n = S.shape[0]
-    return min(
-        sum(S[p[a], p[b]] for a in range(n) for b in range(a))
-        for p in (tuple(range(outputs)) + h for h in itertools.permutations(range(outputs, n)))
-    )
-
-
-def brute_force(W: np.ndarray, outputs: int) -> tuple[float, float]:
-    """The paper's Eq. 3 literally: ``(orderedness, least backward weight)``."""
-    W = np.asarray(W, dtype=np.float64)
-    S = np.abs(W[:, : W.shape[0]])
-    best = least_backward_weight(S, outputs)
-    return 1.0 - best / S.sum(), best
 
 
 def test_upper_triangular_weights_score_one():
@@ -208,19 +193,27 @@ def _stub_solvers(monkeypatch, *, heuristic, bound, milp=None):
         calls.append(("bound", time_limit))
         return bound(A)
 
+    def _lower_bound(A, lp, deadline, upper, order):
+        calls.append(("bound", None if deadline is None else deadline - time.perf_counter()))
+        return bound(A), "stand-in"
+
     def pairwise_bound(A):
         calls.append(("pairwise", None))
         return 0.0
 
-    def milp_order(A, *, time_limit=None):
+    def milp_order(A, *, time_limit=None, **options):
         calls.append(("milp", time_limit))
         return milp(A)
 
-    for name, fns in [("search", [heuristic_order]), ("bounds", [lower_bound, pairwise_bound]),
+    for name, fns in [("search", [heuristic_order]),
+                      ("bounds", [lower_bound, _lower_bound, pairwise_bound]),
                       ("ilp", [milp_order])]:
         module = types.ModuleType(f"{pkg}.{name}")
         for fn in fns:
             setattr(module, fn.__name__, fn)
+        real = importlib.import_module(f"{pkg}.{name}")
+        for constant in [c for c in dir(real) if c.isupper()]:
+            setattr(module, constant, getattr(real, constant))
         monkeypatch.setitem(sys.modules, f"{pkg}.{name}", module)
     return calls
 
@@ -258,7 +251,8 @@ def test_heuristic_with_a_weak_bound_is_not_exact_and_brackets_the_truth(monkeyp
 
 
 def test_auto_beyond_the_exact_limit_tries_the_integer_program(monkeypatch):
-    monkeypatch.setattr(core, "AUTO_EXACT_MAX_HIDDEN", 4)  # small stand-in for the real limit
+    monkeypatch.setattr(core, "AUTO_EXACT_MAX_HIDDEN", 4)  # small stand-ins for the real limits
+    monkeypatch.setattr(core, "AUTO_DP_MAX_HIDDEN", 4)
     W = np.random.default_rng(11).random((7, 7))
 
     def milp(A):
@@ -364,3 +358,27 @@ def test_entries_whose_sum_overflows_still_give_the_scaled_value():
     assert r.value == ordering(big / 1e308).value == 0.5 and r.exact
     W = np.random.default_rng(3).random((12, 12))
     assert orderedness(W * 1e307) == pytest.approx(orderedness(W), rel=1e-12)
+
+
+# --- time limits --------------------------------------------------------------------------------
+
+
+def test_time_limit_holds_on_a_large_matrix():
+    # the bound's rounds and the search check the deadline, and nothing starts that cannot
+    # finish: at most 1.2 times the limit plus 0.5 s (before: N = 3000, T = 2 took 7-13 s)
+    A = np.random.default_rng(14).random((2500, 2500))
+    limit = 1.5
+    ordering(A[:700, :700], time_limit=limit)  # imports and first calls are not the solver's
+    started = time.perf_counter()
+    r = ordering(A, time_limit=limit)
+    elapsed = time.perf_counter() - started
+    assert elapsed <= 1.2 * limit + 0.5, elapsed
+    assert sorted(r.permutation) == list(range(2500))
+    assert r.value <= r.upper and not r.exact
+    # the bound that fitted is named, and the result says when a stronger one did not
+    assert r.bound.split(" ")[0] in ("pairwise", "order", "triangle")
+    if r.bound.startswith("pairwise"):
+        assert r.bound == "pairwise (time_limit)"
+        S = np.abs(A)
+        pairwise = np.minimum(S, S.T)[np.triu_indices(2500, 1)].sum()
+        assert r.upper == pytest.approx(1.0 - pairwise / S.sum(), rel=1e-9)

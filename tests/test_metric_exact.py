@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import brute_force, least_backward_weight
 
 from torch_orderedness.metric import ordering
 from torch_orderedness.metric.exact import (
@@ -18,32 +18,6 @@ from torch_orderedness.metric.exact import (
     exact_order,
     order_cost,
 )
-
-
-def least_backward_weight(S: np.ndarray, outputs: int = 0) -> float:
-    """Least strict-lower-triangle sum of ``S[p][:, p]`` over all ``p`` fixing the outputs.
-
-    Every permutation of the hidden neurons is tried; each one's lower
-    triangle is summed position pair by position pair (vectorised over the
-    permutations only).
-    """
-    n = S.shape[0]
-    hidden = list(itertools.permutations(range(outputs, n)))
-    orders = np.array([list(range(outputs)) + list(h) for h in hidden], dtype=np.int64)
-    orders = orders.reshape(len(hidden), n)
-    lower = np.zeros(len(hidden))
-    for a in range(n):  # position of the receiving neuron
-        for b in range(a):  # an earlier position: below the diagonal
-            lower += S[orders[:, a], orders[:, b]]
-    return float(lower.min())
-
-
-def brute_force(W: np.ndarray, outputs: int) -> tuple[float, float]:
-    """The paper's Eq. 3 literally; returns ``(orderedness, least backward weight)``."""
-    W = np.asarray(W, dtype=np.float64)
-    S = np.abs(W[:, : W.shape[0]])
-    best = least_backward_weight(S, outputs)
-    return 1.0 - best / S.sum(), best
 
 
 def random_weight(rng: np.random.Generator, o: int, h: int, i: int) -> np.ndarray:

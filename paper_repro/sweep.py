@@ -1,0 +1,266 @@
+"""Sweeps: a grid's independent jobs, one by one or on Ray, each written when it finishes.
+
+A study is a grid of independent jobs (a setting with its seeds).  :func:`run_jobs`
+runs them
+
+- in this process, one after the other (``workers=1``, no Ray needed), or
+- as Ray tasks: on a local Ray instance with ``workers`` CPUs, or on an
+  existing Ray cluster (``address``); Ray is an optional dependency (the
+  ``[ray]`` extra), imported only here and only then;
+
+and writes each job's result to ``<folder>/<key>.json`` the moment it is
+done.  With ``resume`` the jobs whose files are already there and valid are
+not run again, so an interrupted sweep loses at most the jobs in flight.  A
+job that raises is reported (its label and the error) and the others go on.
+
+Every job is seeded by its own arguments (its setting and seeds), never by the
+order in which jobs finish, so the results are the same for any executor.
+
+Example::
+
+    >>> import tempfile
+    >>> jobs = [Job(f"square-{i}", f"{i} squared", _square, (i,)) for i in range(3)]
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     done = run_jobs(jobs, d, progress=False)
+    ...     again = run_jobs(jobs, d, resume=True, progress=False)
+    >>> [done.results[j.key]["value"] for j in jobs], done.ran, again.ran, again.skipped
+    ([0, 1, 4], 3, 0, 3)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Job", "SweepResult", "run_jobs", "RAY_EXCLUDES"]
+
+#: What a Ray cluster's ``working_dir`` upload of the repository leaves out.
+RAY_EXCLUDES: tuple[str, ...] = (".venv", ".git", "**/results", "runs", "**/__pycache__",
+                                 "**/reference_results", ".benchmarks", "data")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of a sweep.
+
+    Attributes:
+        key: unique, file-safe name; the result goes to ``<folder>/<key>.json``.
+        label: what the job is, for messages (e.g. the setting's label).
+        fn: a module-level function (Ray pickles it by reference) returning a
+            JSON-friendly ``dict``.
+        args: its arguments.
+    """
+
+    key: str
+    label: str
+    fn: Callable[..., dict[str, Any]]
+    args: tuple[Any, ...] = ()
+
+
+@dataclass
+class SweepResult:
+    """What :func:`run_jobs` did.
+
+    Attributes:
+        results: ``key -> result`` of every finished job (run now or found on disk).
+        failed: ``key -> "label: error"`` of the jobs that raised.
+        ran: jobs run by this call.
+        skipped: jobs whose valid results were already there (``resume``).
+    """
+
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    ran: int = 0
+    skipped: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when no job failed."""
+        return not self.failed
+
+
+def _square(i: int) -> dict[str, Any]:  # for the docstring example
+    return {"value": i * i}
+
+
+def _path(folder: Path, key: str) -> Path:
+    return folder / f"{key}.json"
+
+
+def _load(folder: Path, job: Job, valid: Callable[[dict[str, Any]], bool] | None
+          ) -> dict[str, Any] | None:
+    """A job's saved result if it is there, readable and valid; else ``None``."""
+    try:
+        data = json.loads(_path(folder, job.key).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != job.key:
+        return None
+    result = data.get("result")
+    if not isinstance(result, dict) or (valid is not None and not valid(result)):
+        return None
+    return result
+
+
+def _save(folder: Path, job: Job, result: dict[str, Any]) -> None:
+    """Write atomically: a killed sweep never leaves half a file under the final name."""
+    path = _path(folder, job.key)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"key": job.key, "label": job.label, "result": result}))
+    os.replace(tmp, path)
+
+
+def _error(job: Job, exc: BaseException) -> str:
+    """``"label: ErrorType: first line of the message"``."""
+    text = traceback.format_exception_only(type(exc), exc)[-1].strip().splitlines()
+    return f"{job.label}: {text[0] if text else type(exc).__name__}"
+
+
+class _Bar:
+    """A tqdm bar over the jobs showing done, failed and running."""
+
+    def __init__(self, total: int, initial: int, enabled: bool, desc: str) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, initial=initial, desc=desc, unit="job", leave=False,
+                        disable=not (enabled and sys.stderr.isatty()))
+        self.failed = 0
+
+    def update(self, running: int, failed: bool = False, advance: int = 1) -> None:
+        self.failed += int(failed)
+        self.bar.update(advance)
+        self.bar.set_postfix(failed=self.failed, running=running)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _run_serial(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar) -> None:
+    for job in todo:
+        bar.update(running=1, advance=0)
+        try:
+            result = job.fn(*job.args)
+        except Exception as exc:  # reported, and the others go on
+            out.failed[job.key] = _error(job, exc)
+            bar.update(running=0, failed=True)
+            continue
+        _save(folder, job, result)
+        out.results[job.key] = result
+        out.ran += 1
+        bar.update(running=0)
+
+
+def _call(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> dict[str, Any]:
+    return fn(*args)
+
+
+def _ray_init(ray: Any, workers: int, address: str | None) -> bool:
+    """Start a local Ray instance with ``workers`` CPUs, or join ``address``; True if started."""
+    if ray.is_initialized():
+        return False
+    root = str(Path(__file__).resolve().parents[1])
+    if address is None:  # local workers import what this process imports from the repository
+        inside = [p for p in sys.path if p and Path(p).resolve().is_relative_to(root)]
+        paths = dict.fromkeys([root, *inside, os.environ.get("PYTHONPATH", "")])
+        env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}}
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False, runtime_env=env)
+    else:  # a cluster's nodes get the repository uploaded as the job's working directory
+        ray.init(address=address, log_to_driver=False, configure_logging=False,
+                 runtime_env={"working_dir": root, "excludes": list(RAY_EXCLUDES)})
+    return True
+
+
+def _run_ray(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar, workers: int,
+             address: str | None) -> None:
+    import ray  # the [ray] extra
+
+    started = _ray_init(ray, workers, address)
+    try:
+        task = ray.remote(num_cpus=1)(_call)
+        pending = {task.remote(job.fn, job.args): job for job in todo}
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            job = pending.pop(ref)
+            running = min(len(pending), workers)
+            try:
+                result = ray.get(ref)
+            except Exception as exc:  # ray.exceptions.RayTaskError wraps the job's error
+                cause = getattr(exc, "cause", None) or exc
+                out.failed[job.key] = _error(job, cause)
+                bar.update(running, failed=True)
+                continue
+            _save(folder, job, result)
+            out.results[job.key] = result
+            out.ran += 1
+            bar.update(running)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: int = 1,
+             address: str | None = None, resume: bool = False, progress: bool = True,
+             valid: Callable[[dict[str, Any]], bool] | None = None, desc: str = "jobs"
+             ) -> SweepResult:
+    """Run ``jobs``, writing each result to ``<folder>/<key>.json`` when it finishes.
+
+    Args:
+        jobs: the jobs (distinct keys).
+        folder: where the per-job files go (created if needed).
+        workers: 1 runs the jobs here, one by one (no Ray); more runs them as Ray
+            tasks on a local Ray instance with that many CPUs.
+        address: an existing Ray cluster's address (``ray start --head`` prints
+            it); the jobs run there, as many at once as it has CPUs.
+        resume: skip jobs whose result files are there and valid.
+        progress: a progress bar over the jobs (only on a terminal).
+        valid: an extra test a saved result must pass to be reused.
+        desc: the progress bar's label.
+
+    Returns:
+        A :class:`SweepResult`; the results of failed jobs are missing from it.
+
+    Raises:
+        ValueError: duplicate keys or ``workers < 1``.
+        ImportError: Ray is needed (``workers > 1`` or ``address``) but not installed.
+    """
+    keys = [job.key for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("job keys must be unique")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if (workers > 1 or address) and not _has_ray():
+        raise ImportError("--workers > 1 and --ray-address need Ray: pip install "
+                          "'torch-orderedness[ray]' (or pip install ray)")
+    out_dir = Path(folder)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = SweepResult()
+    todo = []
+    for job in jobs:
+        found = _load(out_dir, job, valid) if resume else None
+        if found is None:
+            todo.append(job)
+        else:
+            out.results[job.key] = found
+            out.skipped += 1
+    bar = _Bar(len(jobs), out.skipped, progress, desc)
+    try:
+        if workers == 1 and not address:
+            _run_serial(todo, out_dir, out, bar)
+        elif todo:
+            _run_ray(todo, out_dir, out, bar, workers, address)
+    finally:
+        bar.close()
+    return out
+
+
+def _has_ray() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None

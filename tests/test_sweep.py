@@ -1,0 +1,143 @@
+"""paper_repro.sweep and the studies' sweeps: one by one or on Ray, resumable, same numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from paper_repro.sweep import Job, run_jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _square(i: int) -> dict:
+    return {"value": i * i, "pid": os.getpid()}
+
+
+def _fail_on_three(i: int) -> dict:
+    if i == 3:
+        raise ArithmeticError("three is not allowed")
+    return {"value": i, "pid": os.getpid()}
+
+
+def jobs(fn=_square, n: int = 6) -> list[Job]:  # noqa: ANN001
+    return [Job(f"job-{i}", f"number {i}", fn, (i,)) for i in range(n)]
+
+
+# --------------------------------------------------------------------------- the executor
+
+
+def test_results_are_written_per_job_and_resume_skips_them(tmp_path) -> None:
+    done = run_jobs(jobs(), tmp_path, progress=False)
+    assert done.ok and done.ran == 6 and done.skipped == 0
+    assert {k: r["value"] for k, r in done.results.items()} == {f"job-{i}": i * i
+                                                                for i in range(6)}
+    saved = json.loads((tmp_path / "job-4.json").read_text())
+    assert saved == {"key": "job-4", "label": "number 4", "result": done.results["job-4"]}
+    # a damaged file and a missing one are run again; the rest are found
+    (tmp_path / "job-1.json").write_text("{not json")
+    (tmp_path / "job-2.json").unlink()
+    again = run_jobs(jobs(), tmp_path, resume=True, progress=False)
+    assert again.ran == 2 and again.skipped == 4
+    assert again.results == {k: r for k, r in done.results.items() if True} | again.results
+    # without resume everything runs again
+    assert run_jobs(jobs(), tmp_path, progress=False).ran == 6
+    # a result the caller says is invalid is run again
+    assert run_jobs(jobs(), tmp_path, resume=True, progress=False,
+                    valid=lambda r: r["value"] != 9).ran == 1
+
+
+def test_a_failing_job_is_reported_and_the_others_complete(tmp_path) -> None:
+    done = run_jobs(jobs(_fail_on_three), tmp_path, progress=False)
+    assert not done.ok and done.ran == 5
+    assert done.failed == {"job-3": "number 3: ArithmeticError: three is not allowed"}
+    assert not (tmp_path / "job-3.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"job-{i}.json" for i in (0, 1, 2, 4, 5)]
+
+
+def test_bad_arguments(tmp_path) -> None:
+    with pytest.raises(ValueError, match="unique"):
+        run_jobs(jobs() + jobs(n=1), tmp_path)
+    with pytest.raises(ValueError, match="workers"):
+        run_jobs(jobs(), tmp_path, workers=0)
+
+
+# --------------------------------------------------------------------------- on Ray
+
+ray = pytest.importorskip("ray")
+
+
+def test_ray_with_two_workers_gives_the_serial_results(tmp_path) -> None:
+    serial = run_jobs(jobs(_fail_on_three), tmp_path / "one", progress=False)
+    parallel = run_jobs(jobs(_fail_on_three), tmp_path / "two", workers=2, progress=False)
+    strip = {k: r["value"] for k, r in serial.results.items()}
+    assert {k: r["value"] for k, r in parallel.results.items()} == strip
+    assert parallel.failed == serial.failed  # the job's own error, through Ray
+    assert len({r["pid"] for r in parallel.results.values()} - {os.getpid()}) >= 1
+    assert not ray.is_initialized()  # the local instance is shut down after the sweep
+
+
+# --------------------------------------------------------------------------- the MNIST study
+
+
+def _mnist_args(tmp_path: Path, out: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.mnist", "complete", "--dataset", "mnist",
+            "--data-root", str(tmp_path / "data"), "--no-download", "--out", str(tmp_path / out),
+            "--hidden", "3", "--iterations", "2", "--seeds", "0", "1", "--epochs", "1",
+            "--batch-size", "20", "--schemes", "none", "topk", "tril", "--null-samples", "2",
+            "--no-mlps", "--no-tensorboard", "--no-progress", *extra]
+
+
+def _rows(folder: Path) -> list[dict]:
+    (doc,) = [json.loads(p.read_text()) for p in folder.glob("complete-mnist*.json")]
+    timing = {"train_seconds", "metric_seconds"}
+    return [{k: v for k, v in r.items() if k not in timing} for r in doc["rows"]]
+
+
+@pytest.fixture()
+def mnist_files(tmp_path: Path) -> Path:
+    from test_mnist_bench import synthetic, write_all
+
+    write_all(tmp_path / "data" / "MNIST" / "raw", synthetic(n_train=60, n_test=20))
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_mnist_complete_on_ray_resumable_with_the_same_numbers(mnist_files: Path) -> None:
+    tmp_path = mnist_files
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    one = subprocess.run(_mnist_args(tmp_path, "one"), cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run(_mnist_args(tmp_path, "two", "--workers", "2"), cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stderr
+    assert _rows(tmp_path / "one") == _rows(tmp_path / "two")
+    # kill a sweep once two of its six jobs are written, then resume it
+    jobs_dir = tmp_path / "three" / "jobs"
+    proc = subprocess.Popen(_mnist_args(tmp_path, "three"), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(jobs_dir.glob("*/*.json"))) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = {p.name: p.stat().st_mtime_ns for p in jobs_dir.glob("*/*.json")}
+    assert 2 <= len(finished) < 6
+    resumed = subprocess.run(_mnist_args(tmp_path, "three", "--resume"), cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(finished)} of 6 jobs found done (--resume), {6 - len(finished)} run now" \
+        in resumed.stdout
+    for p in jobs_dir.glob("*/*.json"):  # the finished jobs were not run again
+        if p.name in finished:
+            assert p.stat().st_mtime_ns == finished[p.name]
+    assert _rows(tmp_path / "three") == _rows(tmp_path / "one")
