@@ -5,12 +5,14 @@ Usage::
     python -m paper_repro                      # = --quick: Table 1 (10 seeds) + thinner figures
     python -m paper_repro --full               # the paper's grids, Sine with H = 8 and H = 10
     python -m paper_repro --full --parts table1 --seeds 100
+    python -m paper_repro --parts table1 --random-mask shared   # the paper's shared Random mask
+    python -m paper_repro --protocol reference # Table 1 replayed from the paper's own runs
     python -m paper_repro --from-json paper_repro/results/results.json   # no training
 
-Writes to ``--out`` (default ``paper_repro/results/``): ``results.json``
-(every per-seed number and the settings), ``table1.md``/``.png``,
-``figure2.md``/``.png``, ``figure3.md``/``.png``, ``appendix_d.md``/``.png``
-and ``index.md`` (what ran, how long each part took).
+Writes to ``--out`` (default ``paper_repro/results/``; the reference protocol
+``paper_repro/results/reference/``): ``results.json`` (every per-seed or
+per-trial number), ``table1.md``/``.png``, ``figure2.md``/``.png``,
+``figure3.md``/``.png``, ``appendix_d.md``/``.png`` and ``index.md``.
 """
 
 from __future__ import annotations
@@ -22,17 +24,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from paper_repro import appendix_d, figure2, figure3, table1
+from paper_repro import reference
+from paper_repro._adapter import train_setting
 from paper_repro.config import Config
+from paper_repro.parts import render, run_parts
 from paper_repro.report import load_results, save_results
-from paper_repro.runner import Run, Trainer, train_setting
+from paper_repro.runner import Trainer
 
-__all__ = ["main", "parse_args", "run_parts", "render", "DEFAULT_OUT"]
+__all__ = ["main", "parse_args", "config_from_args", "DEFAULT_OUT"]
 
 #: Where results go unless ``--out`` says otherwise.
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
-_MODULES = {"table1": table1, "figure2": figure2, "figure3": figure3, "appendix_d": appendix_d}
+_ROW_KEYS = tuple(row for _, row in reference.ROWS.values())
+# options of one protocol only (argparse dest -> its flag)
+_SEEDS_ONLY = {"quick": "--quick", "full": "--full", "seeds": "--seeds",
+               "figure_seeds": "--figure-seeds", "sine_hidden": "--sine-hidden",
+               "null_samples": "--null-samples", "base_seed": "--base-seed",
+               "early_stop": "--early-stop", "random_mask": "--random-mask"}
+_REFERENCE_ONLY = {"reference_json": "--reference-json", "rows": "--rows",
+                   "columns": "--columns", "trials": "--trials"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -41,6 +52,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="Reproduce Table 1, Figures 2-3 and Appendix D of 'Pruning Increases "
                     "Orderedness in Weight-Tied Recurrent Computation', ours beside the paper's.",
     )
+    p.add_argument("--protocol", choices=("seeds", "reference"), default="seeds",
+                   help="seeds (default): train our own seeds, fresh inputs, intervals and "
+                        "tests; reference: replay every recorded trial of the paper's reference "
+                        "runs (Table 1 only) and compare cell for cell")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true",
                       help="Table 1 in full (10 seeds, Sine H=8), thinner figure grids with 5 "
@@ -60,6 +75,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--base-seed", type=int, default=None, help="first seed (default 3141592)")
     p.add_argument("--early-stop", type=float, default=None,
                    help="Appendix D's MLP early-stopping loss threshold (default 1e-3)")
+    p.add_argument("--random-mask", choices=("per-seed", "shared"), default=None,
+                   help="Table 1's Random row: every seed draws its own mask (per-seed, the "
+                        "default) or all seeds use the first seed's (shared, as the paper's "
+                        "reference notebook did)")
+    p.add_argument("--reference-json", type=Path, default=None,
+                   help="reference runs to replay (.json, .json.gz or .json.xz; default the "
+                        "repository's copy, paper_repro/data/reference_runs.json.xz)")
+    p.add_argument("--rows", nargs="+", choices=_ROW_KEYS, default=None,
+                   help="reference protocol: replay only these rows")
+    p.add_argument("--columns", nargs="+", choices=reference.COLUMNS, default=None,
+                   help="reference protocol: replay only these columns")
+    p.add_argument("--trials", type=int, nargs="+", default=None,
+                   help="reference protocol: replay only these trials (1..10)")
     p.add_argument("--from-json", type=Path, default=None,
                    help="remake tables and figures from a results.json without training")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -70,7 +98,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """The :class:`Config` the command line asks for."""
+    """The :class:`Config` the command line asks for (the seeds protocol)."""
     changes: dict[str, Any] = {}
     if args.seeds is not None:
         changes["seeds"] = args.seeds
@@ -87,106 +115,91 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["base_seed"] = args.base_seed
     if args.early_stop is not None:
         changes["early_stop"] = args.early_stop
+    if args.random_mask is not None:
+        changes["random_mask"] = args.random_mask.replace("-", "_")
     return Config.full(**changes) if args.full else Config.quick(**changes)
 
 
-def _progress(desc: str, enabled: bool):  # noqa: ANN202
-    def wrap(items: Sequence[Any]) -> Sequence[Any]:
-        from tqdm.auto import tqdm
-
-        return tqdm(items, desc=desc, unit="setting", leave=False,
-                    disable=not (enabled and sys.stderr.isatty()))
-
-    return wrap
-
-
-def run_parts(
-    config: Config, trainer: Trainer = train_setting, progress: bool = True, log=print
-) -> tuple[dict[str, list[Run]], dict[str, float]]:
-    """Train every part in ``config.parts``; returns ``(runs, seconds per part)``."""
-    runs: dict[str, list[Run]] = {}
-    timings: dict[str, float] = {}
-    for part in config.parts:
-        t0 = time.perf_counter()
-        runs[part] = _MODULES[part].run(config, trainer=trainer,
-                                        progress=_progress(part, progress))
-        timings[part] = time.perf_counter() - t0
-        null_s = sum(float(r.extra.get("null_s", 0.0)) for r in runs[part])
-        note = ""
-        if null_s > 0:
-            timings[f"{part}: of which null model"] = null_s
-            note = f" (training {timings[part] - null_s:.1f} s, null model {null_s:.1f} s)"
-        log(f"{part}: {len(runs[part])} settings in {timings[part]:.1f} s{note}")
-    return runs, timings
+def _misplaced(args: argparse.Namespace) -> str | None:
+    """An error message for options that do not belong to the chosen protocol."""
+    other = _SEEDS_ONLY if args.protocol == "reference" else _REFERENCE_ONLY
+    given = [flag for dest, flag in other.items() if getattr(args, dest) not in (None, False)]
+    if args.protocol == "reference" and args.parts not in (None, ["table1"]):
+        given.append("--parts")
+    if args.trials is not None and not all(1 <= t <= 10 for t in args.trials):
+        return f"--trials must lie in 1..10, got {args.trials}"
+    if given:
+        return f"{', '.join(given)} cannot be used with --protocol {args.protocol}"
+    return None
 
 
-def render(
-    runs: dict[str, list[Run]], config: Config, out: Path, timings: dict[str, float] | None = None
-) -> list[Path]:
-    """Write every table (Markdown) and figure (PNG) the runs allow; returns the paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+def _error(message: str) -> int:
+    print(f"python -m paper_repro: error: {message}", file=sys.stderr)
+    return 2
 
-    def write(name: str, text: str) -> None:
-        path = out / name
-        path.write_text(text + "\n")
-        written.append(path)
 
-    if "table1" in runs:
-        t = table1.build(runs["table1"], config)
-        write("table1.md", table1.markdown(t, config, timings))
-        written.append(Path(table1.figure(t, str(out / "table1.png"))))
-    if "figure2" in runs:
-        g = figure2.build(runs["figure2"], config)
-        write("figure2.md", figure2.markdown(g, config))
-        written.append(Path(figure2.figure(g, str(out / "figure2.png"))))
-    if "figure3" in runs:
-        c = figure3.build(runs["figure3"], config)
-        write("figure3.md", figure3.markdown(c, config))
-        written.append(Path(figure3.figure(c, config, str(out / "figure3.png"))))
-    if "appendix_d" in runs:
-        d = appendix_d.build(runs["appendix_d"], config)
-        write("appendix_d.md", appendix_d.markdown(d, config))
-        written.append(Path(appendix_d.figure(d, str(out / "appendix_d.png"),
-                                              config.early_stop)))
-    lines = ["# paper_repro results", "",
-             f"Mode: {config.mode}; Table 1 seeds: {config.seeds}; Sine hidden sizes: "
-             f"{list(config.sine_hidden)}; base seed {config.base_seed}.", ""]
-    if timings:
-        lines += ["| part | wall time (s) |", "|---|---|"]
-        lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
-        lines.append("")
-    lines += ["Files:", ""] + [f"- `{p.name}`" for p in written] + ["- `results.json`", ""]
-    write("index.md", "\n".join(lines))
-    return written
+def _remake(args: argparse.Namespace) -> int:
+    out = args.out if args.out is not None else args.from_json.resolve().parent
+    t0 = time.perf_counter()
+    if reference.is_replay_file(args.from_json):
+        replays, doc = reference.load_replays(args.from_json)
+        out.mkdir(parents=True, exist_ok=True)
+        text = reference.markdown(reference.build(replays), doc["source"], doc["sha256"],
+                                  doc.get("timings"))
+        (out / "table1.md").write_text(text + "\n")
+        n = 1
+    else:
+        runs, settings, timings = load_results(args.from_json)
+        n = len(render(runs, Config.from_dict(settings), out, timings))
+    print(f"remade {n} files in {out} from {args.from_json} "
+          f"in {time.perf_counter() - t0:.1f} s (no training)")
+    return 0
+
+
+def _run_reference(args: argparse.Namespace) -> int:
+    out = args.out if args.out is not None else DEFAULT_OUT / "reference"
+    try:
+        runs = reference.load(args.reference_json)
+    except (OSError, ValueError) as err:
+        return _error(str(err))
+    print(f"paper_repro (reference protocol): replaying {runs.source} into {out}")
+    t0 = time.perf_counter()
+    replays = reference.replay(runs, args.rows, args.columns, args.trials, log=print)
+    timings = {"replay": time.perf_counter() - t0}
+    reference.save_replays(out / "results.json", replays, runs, timings)
+    cells = reference.build(replays)
+    (out / "table1.md").write_text(reference.markdown(cells, runs.source, runs.sha256,
+                                                      timings) + "\n")
+    full = [c for c in cells if c.agrees is not None]
+    print(f"{len(replays)} trials in {timings['replay']:.1f} s; cells agreeing with the paper "
+          f"to 3 decimals: {sum(bool(c.agrees) for c in full)} of {len(full)}; trials within "
+          f"{reference.TOLERANCE:g} of their recordings: {sum(c.within for c in cells)} of "
+          f"{len(replays)}; results in {out}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None, trainer: Trainer = train_setting) -> int:
     args = parse_args(argv)
     if args.from_json is not None:
-        runs, settings, timings = load_results(args.from_json)
-        config = Config.from_dict(settings)
-        out = args.out if args.out is not None else args.from_json.resolve().parent
-        t0 = time.perf_counter()
-        paths = render(runs, config, out, timings)
-        print(f"remade {len(paths)} files in {out} from {args.from_json} "
-              f"in {time.perf_counter() - t0:.1f} s (no training)")
-        return 0
-    try:
-        config = config_from_args(args)
-    except ValueError as err:
-        print(f"python -m paper_repro: error: {err}", file=sys.stderr)
-        return 2
+        return _remake(args)
+    message = _misplaced(args)
+    if message is not None:
+        return _error(message)
     if args.threads < 1:
-        print(f"python -m paper_repro: error: --threads must be >= 1, got {args.threads}",
-              file=sys.stderr)
-        return 2
+        return _error(f"--threads must be >= 1, got {args.threads}")
+    try:
+        config = config_from_args(args) if args.protocol == "seeds" else None
+    except ValueError as err:
+        return _error(str(err))
     import torch
 
     torch.set_num_threads(args.threads)
+    if config is None:
+        return _run_reference(args)
     out = args.out if args.out is not None else DEFAULT_OUT
     print(f"paper_repro ({config.mode}): parts {', '.join(config.parts)}; Table 1 with "
-          f"{config.seeds} seeds, Sine H = {list(config.sine_hidden)}; writing to {out}")
+          f"{config.seeds} seeds, Sine H = {list(config.sine_hidden)}, Random masks "
+          f"{config.random_mask.replace('_', ' ')}; writing to {out}")
     t0 = time.perf_counter()
     runs, timings = run_parts(config, trainer=trainer, progress=not args.no_progress)
     timings["total training"] = time.perf_counter() - t0

@@ -1,15 +1,18 @@
 """The one place where paper_repro calls the library's training loop and metric.
 
-:func:`train` turns a :class:`~paper_repro.runner.Setting` into one call of
-:func:`torch_orderedness.train_seeds` (all seeds at once, as one
+:func:`train_setting` turns a :class:`~paper_repro.runner.Setting` into one
+call of :func:`torch_orderedness.train_seeds` (all seeds at once, as one
 batched model) and the result into a :class:`~paper_repro.runner.Run`.
-Nothing here trains, prunes or measures by itself.
+Nothing here trains, prunes or measures by itself.  (The reference replay,
+:mod:`paper_repro.reference`, calls :func:`torch_orderedness.train` once per
+recorded trial instead.)
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -17,14 +20,11 @@ from torch import nn
 from paper_repro import paper_numbers as paper
 from paper_repro.runner import Run, Setting
 
-__all__ = ["train", "NULL_SHUFFLES"]
+__all__ = ["train_setting", "shared_random_mask", "NULL_SHUFFLES"]
 
 #: The metric's two null models: shuffle the nonzero magnitudes over the nonzero
 #: positions ("pattern": the sparsity pattern kept), or over all positions ("all").
 NULL_SHUFFLES: tuple[str, ...] = ("pattern", "all")
-
-# the parameter name of each scheme in torch_orderedness.training.PruneSpec
-_ARG = {"random": "p", "topk": "k", "dyn_topk": "k", "tril": "f", "dyn_tril": "f"}
 
 
 def _mlp_factory(hidden: int):  # noqa: ANN202
@@ -40,16 +40,93 @@ def _mlp_factory(hidden: int):  # noqa: ANN202
     return mlp
 
 
-def train(setting: Setting, seeds: list[int]) -> Run:
-    """Train ``setting`` for all ``seeds`` with :func:`torch_orderedness.train_seeds`."""
-    from torch_orderedness import PruneSpec, get_task, orderedness_null, sparsity, train_seeds
+def shared_random_mask(p: float, shape: Sequence[int], seed: int) -> torch.Tensor:
+    """The one Random mask all seeds share with ``random_mask="shared"``: seed ``seed``'s own.
 
+    It is the mask :func:`torch_orderedness.train_seeds` draws for ``seed``
+    from that seed's ``prune`` generator (:func:`torch_orderedness.seed_generators`),
+    so the first seed's run is the same in both protocols; the other seeds
+    use it instead of their own draws (the paper's reference notebook
+    shared one mask among the ten trials of a column).
+
+    Args:
+        p: probability that an entry is pruned.
+        shape: the pruned weight's shape, ``(O+H, O+H+I)``.
+        seed: the seed whose mask is shared (the setting's first seed).
+
+    Returns:
+        A 0/1 float tensor of ``shape`` (1 = kept).
+
+    Example::
+
+        >>> m = shared_random_mask(0.5, (6, 8), 3141592)
+        >>> m.shape, sorted(set(m.flatten().tolist()))
+        (torch.Size([6, 8]), [0.0, 1.0])
+    """
+    from torch_orderedness import RandomPrune, seed_generators
+
+    weight = torch.zeros(tuple(shape))
+    method = RandomPrune(p, generator=seed_generators(seed).prune)
+    return method.compute_mask(weight, torch.ones_like(weight))
+
+
+def _pruning(setting: Setting, seeds: Sequence[int], shape: tuple[int, int]) -> list:  # noqa: ANN202
+    """The setting's scheme as a list of :class:`torch_orderedness.PruneSpec`."""
+    from torch_orderedness import PruneSpec
+
+    if setting.scheme == "none":
+        return []
+    params: dict[str, object] = {paper.SCHEME_PARAMETER[setting.scheme]: setting.amount}
+    if setting.random_mask == "shared":
+        params["mask"] = shared_random_mask(setting.amount, shape, seeds[0])
+    return [PruneSpec(setting.scheme, **params)]
+
+
+def _weight_shape(setting: Setting, task) -> tuple[int, int]:  # noqa: ANN001
+    """``(O+H, O+H+I)``: the complete layer's weight for the setting's task and size."""
+    outputs, inputs = task.targets.shape[1], task.inputs.shape[1]
+    return outputs + setting.hidden, outputs + setting.hidden + inputs
+
+
+def _null_draws(setting: Setting, seeds: Sequence[int], weights: list[torch.Tensor],
+                ends: list[float]) -> dict[str, list[list[float]]]:
+    """The metric's null model on every seed's final weight, for both shuffles."""
+    from torch_orderedness import orderedness_null
+
+    null: dict[str, list[list[float]]] = {shuffle: [] for shuffle in NULL_SHUFFLES}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "orderedness is undefined", RuntimeWarning)
+        for seed, w, end in zip(seeds, weights, ends, strict=True):
+            for shuffle, draws in null.items():
+                if end != end:  # NaN: no orderedness, no null
+                    draws.append([float("nan")] * setting.null_samples)
+                    continue
+                gen = torch.Generator().manual_seed(seed)
+                model = orderedness_null(w, outputs=1, samples=setting.null_samples,
+                                         generator=gen, shuffle=shuffle)
+                draws.append([float(v) for v in model.samples])
+    return null
+
+
+def train_setting(setting: Setting, seeds: Sequence[int]) -> Run:
+    """Train (or prune without training) ``setting`` for all ``seeds`` at once.
+
+    One call of :func:`torch_orderedness.train_seeds`; "untrained" = XOR
+    defaults with the scheme applied ``setting.steps`` times without gradient
+    updates.  With ``setting.null_samples``, the metric's null model
+    (:func:`torch_orderedness.orderedness_null`) is drawn on every final weight.
+
+    Example::
+
+        >>> r = train_setting(Setting("untrained", "default", "tril", 0.8, 5, 3, 10), [0, 1])
+        >>> [round(e, 4) for e in r.end]   # ten compounding dampings: ordered
+        [1.0, 1.0]
+    """
+    from torch_orderedness import get_task, sparsity, train_seeds
+
+    seeds = list(seeds)
     t0 = time.perf_counter()
-    # "untrained" = XOR defaults with the scheme applied without gradient updates
     task = get_task("xor" if setting.task == "untrained" else setting.task)
-    pruning = []
-    if setting.scheme != "none":
-        pruning.append(PruneSpec(setting.scheme, **{_ARG[setting.scheme]: setting.amount}))
     if setting.model == "mlp":
         factory = _mlp_factory(setting.hidden)
     else:
@@ -63,7 +140,7 @@ def train(setting: Setting, seeds: list[int]) -> Run:
         runs = train_seeds(
             factory, task, seeds,
             steps=setting.steps,
-            pruning=pruning,
+            pruning=_pruning(setting, seeds, _weight_shape(setting, task)),
             update=setting.task != "untrained",
             stop_loss=setting.early_stop,
             # an MLP scores 1 (its weights lie above the diagonal in the from_mlp layout)
@@ -75,21 +152,10 @@ def train(setting: Setting, seeds: list[int]) -> Run:
     trained_s = time.perf_counter() - t0
     null = None
     if setting.null_samples and setting.model == "complete":
-        null = {shuffle: [] for shuffle in NULL_SHUFFLES}
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "orderedness is undefined", RuntimeWarning)
-            for seed, w, end in zip(seeds, weights, runs.end.tolist(), strict=True):
-                for shuffle, draws in null.items():
-                    if end != end:  # NaN: no orderedness, no null
-                        draws.append([float("nan")] * setting.null_samples)
-                        continue
-                    gen = torch.Generator().manual_seed(seed)
-                    model = orderedness_null(w, outputs=1, samples=setting.null_samples,
-                                    generator=gen, shuffle=shuffle)
-                    draws.append([float(v) for v in model.samples])
+        null = _null_draws(setting, seeds, weights, runs.end.tolist())
     return Run(
         setting=setting,
-        seeds=list(seeds),
+        seeds=seeds,
         start=runs.start.tolist(),
         end=runs.end.tolist(),
         final_loss=runs.final_loss.tolist() if trained else None,

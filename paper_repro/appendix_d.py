@@ -11,16 +11,17 @@ task's batch size and number of steps.
 Example (synthetic runs)::
 
     >>> from paper_repro.config import Config
+    >>> from paper_repro.parts import run_part
     >>> from paper_repro.testing import fake_trainer
     >>> cfg = Config.quick(appendix_d_seeds=2)
-    >>> curves = build(run(cfg, trainer=fake_trainer), cfg)
+    >>> curves = build(run_part("appendix_d", cfg, trainer=fake_trainer), cfg)
     >>> sorted(curves["xor"])
     ['complete', 'mlp']
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,9 +29,9 @@ import numpy as np
 from paper_repro import paper_numbers as paper
 from paper_repro.config import Config
 from paper_repro.report import fmt, fmt_pm, markdown_table
-from paper_repro.runner import Run, Setting, Trainer, seed_list, train_setting
+from paper_repro.runner import Run, Setting
 
-__all__ = ["TASKS", "LossCurves", "settings", "run", "build", "markdown", "figure"]
+__all__ = ["TASKS", "LossCurves", "settings", "build", "markdown", "figure"]
 
 TASKS: tuple[str, ...] = ("xor", "sine")
 
@@ -48,16 +49,6 @@ def settings(config: Config) -> list[Setting]:
                            model="mlp", early_stop=config.early_stop, record_loss=True))
     return out
 
-
-def run(
-    config: Config,
-    trainer: Trainer = train_setting,
-    progress: Callable[[Sequence[Setting]], Sequence[Setting]] | None = None,
-) -> list[Run]:
-    """Train both models on both tasks for ``config.appendix_d_seeds`` seeds."""
-    seeds = seed_list(config.appendix_d_seeds, config.base_seed)
-    todo = settings(config)
-    return [trainer(s, seeds) for s in (progress(todo) if progress else todo)]
 
 
 @dataclass(frozen=True)

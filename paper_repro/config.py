@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from paper_repro import paper_numbers as paper
+from paper_repro.runner import RANDOM_MASKS, seed_list
 
 __all__ = ["Config"]
 
@@ -43,6 +44,10 @@ class Config:
         appendix_d_seeds: seeds of the loss curves.
         early_stop: Appendix D's MLP stops once its loss is below this.
         parts: which parts to run, of ``table1``, ``figure2``, ``figure3``, ``appendix_d``.
+        random_mask: Table 1's Random row: ``"per_seed"`` (every seed draws its own
+            mask, the default) or ``"shared"`` (the first seed's mask for every seed,
+            the paper's reference notebook's protocol); see
+            :data:`paper_repro.runner.RANDOM_MASKS`.
     """
 
     mode: str = "full"
@@ -62,6 +67,7 @@ class Config:
     appendix_d_seeds: int = paper.PAPER_SEEDS
     early_stop: float = 1e-3
     parts: tuple[str, ...] = ("table1", "figure2", "figure3", "appendix_d")
+    random_mask: str = "per_seed"
     extra: dict[str, Any] = field(default_factory=dict)
 
     PARTS = ("table1", "figure2", "figure3", "appendix_d")
@@ -91,6 +97,22 @@ class Config:
             raise ValueError(f"parts must be among {self.PARTS}, got {sorted(unknown)}")
         if self.early_stop <= 0:
             raise ValueError(f"early_stop must be > 0, got {self.early_stop}")
+        if self.random_mask not in RANDOM_MASKS:
+            raise ValueError(f"random_mask must be one of {RANDOM_MASKS}, got {self.random_mask!r}")
+
+    def seeds_for(self, part: str) -> list[int]:
+        """The seeds every setting of ``part`` is trained with.
+
+        Example::
+
+            >>> Config.quick(base_seed=7).seeds_for("figure2")
+            [7, 8, 9, 10, 11]
+        """
+        counts = {"table1": self.seeds, "figure2": self.figure2_seeds,
+                  "figure3": self.figure3_seeds, "appendix_d": self.appendix_d_seeds}
+        if part not in counts:
+            raise ValueError(f"part must be one of {self.PARTS}, got {part!r}")
+        return seed_list(counts[part], self.base_seed)
 
     @classmethod
     def full(cls, **changes: Any) -> Config:

@@ -40,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pruning = []
     _, amount = paper.SCHEMES[args.scheme]
     if args.scheme != "none":
-        arg = {"random": "p", "topk": "k", "dyn_topk": "k", "tril": "f", "dyn_tril": "f"}
-        pruning.append(PruneSpec(args.scheme, **{arg[args.scheme]: amount}))
+        pruning.append(PruneSpec(args.scheme, **{paper.SCHEME_PARAMETER[args.scheme]: amount}))
     every = max(1, args.steps // 10)
     label = paper.ROW_LABELS[args.scheme]
     print(f"XOR, complete layer O=1 H=5 I=2 T=3, pruning: {label}, seed {args.seed}")

@@ -13,16 +13,17 @@ and over all H by counting the rows where T = 2 is highest (binomial test).
 Example (synthetic runs)::
 
     >>> from paper_repro.config import Config
+    >>> from paper_repro.parts import run_part
     >>> from paper_repro.testing import fake_trainer
     >>> cfg = Config.quick(figure2_hidden=(1, 3), figure2_iterations=(1, 2, 3), figure2_seeds=2)
-    >>> grid = build(run(cfg, trainer=fake_trainer), cfg)
+    >>> grid = build(run_part("figure2", cfg, trainer=fake_trainer), cfg)
     >>> grid["xor"].mean.shape
     (2, 3)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +32,9 @@ from scipy.stats import binomtest
 from paper_repro import stats
 from paper_repro.config import Config
 from paper_repro.report import fmt, fmt_p, fmt_pm, markdown_table
-from paper_repro.runner import Run, Setting, Trainer, finite, seed_list, train_setting
+from paper_repro.runner import Run, Setting, finite
 
-__all__ = ["TASKS", "Grid", "settings", "run", "build", "markdown", "figure"]
+__all__ = ["TASKS", "Grid", "settings", "build", "markdown", "figure"]
 
 #: The tasks of Figure 2.
 TASKS: tuple[str, ...] = ("xor", "sine")
@@ -46,16 +47,6 @@ def settings(config: Config) -> list[Setting]:
     return [Setting(task, "default", _SCHEME, _AMOUNT, h, t, steps[task])
             for task in TASKS for h in config.figure2_hidden for t in config.figure2_iterations]
 
-
-def run(
-    config: Config,
-    trainer: Trainer = train_setting,
-    progress: Callable[[Sequence[Setting]], Sequence[Setting]] | None = None,
-) -> list[Run]:
-    """Train the whole grid for ``config.figure2_seeds`` seeds."""
-    seeds = seed_list(config.figure2_seeds, config.base_seed)
-    todo = settings(config)
-    return [trainer(s, seeds) for s in (progress(todo) if progress else todo)]
 
 
 @dataclass(frozen=True)

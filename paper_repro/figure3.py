@@ -17,16 +17,17 @@ measured statement.
 Example (synthetic runs)::
 
     >>> from paper_repro.config import Config
+    >>> from paper_repro.parts import run_part
     >>> from paper_repro.testing import fake_trainer
     >>> cfg = Config.quick(figure3_sparsities=(0.0, 0.5), figure3_seeds=2)
-    >>> curves = build(run(cfg, trainer=fake_trainer), cfg)
+    >>> curves = build(run_part("figure3", cfg, trainer=fake_trainer), cfg)
     >>> sorted(curves)[:2], curves["xor"]["topk"].mean.shape
     (['sine', 'untrained'], (2,))
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +36,9 @@ from paper_repro import paper_numbers as paper
 from paper_repro import stats
 from paper_repro.config import Config
 from paper_repro.report import fmt, fmt_p, fmt_pm, markdown_table
-from paper_repro.runner import Run, Setting, Trainer, finite, seed_list, train_setting
+from paper_repro.runner import Run, Setting, finite
 
-__all__ = ["COLUMNS", "amount_for", "Curve", "settings", "run", "build", "markdown", "figure"]
+__all__ = ["COLUMNS", "amount_for", "Curve", "settings", "build", "markdown", "figure"]
 
 #: Columns (panels) of Figure 3.
 COLUMNS: tuple[str, ...] = ("untrained", "xor", "sine")
@@ -83,16 +84,6 @@ def settings(config: Config) -> list[Setting]:
                 out[_setting(column, scheme, s, config)] = None
     return list(out)
 
-
-def run(
-    config: Config,
-    trainer: Trainer = train_setting,
-    progress: Callable[[Sequence[Setting]], Sequence[Setting]] | None = None,
-) -> list[Run]:
-    """Train every scheme at every sparsity for ``config.figure3_seeds`` seeds."""
-    seeds = seed_list(config.figure3_seeds, config.base_seed)
-    todo = settings(config)
-    return [trainer(s, seeds) for s in (progress(todo) if progress else todo)]
 
 
 @dataclass(frozen=True)

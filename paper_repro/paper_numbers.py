@@ -1,9 +1,9 @@
 """The paper's own numbers and settings, in one place.
 
 Transcribed from Table 1 of *Pruning Increases Orderedness in Weight-Tied
-Recurrent Computation* (Song, MOSS @ ICML 2025) and from the project's
-reading notes (``/work/shared/paper/NOTES.md``), which restore the formulas
-and the settings the paper's reference code actually used.
+Recurrent Computation* (Song, MOSS @ ICML 2025) and from
+``paper_repro/PAPER_NOTES.md``, which restores the formulas and the settings
+the paper's reference implementation actually used.
 
 Every cell of Table 1 is ``(mean, std)`` over 10 seeds, rounded by the paper
 to three decimals.  Rows are keyed by the names used throughout
@@ -27,6 +27,7 @@ __all__ = [
     "ROW_LABELS",
     "INITS",
     "SCHEMES",
+    "SCHEME_PARAMETER",
     "TABLE1_INIT",
     "TABLE1_PRUNING",
     "PAPER_DECIMALS",
@@ -52,7 +53,7 @@ COLUMNS: tuple[str, ...] = ("untrained", "xor", "sine")
 COLUMN_LABELS: dict[str, str] = {"untrained": "untrained", "xor": "XOR", "sine": "Sine"}
 
 #: Initialisations of Table 1's top half, as the reference code used them
-#: (NOTES.md): ``(weight_init, state_init)`` for :class:`CompletePerceptron`.
+#: (PAPER_NOTES.md): ``(weight_init, state_init)`` for :class:`CompletePerceptron`.
 INITS: dict[str, tuple[str, str]] = {
     "default": ("normal", "normal"),
     "uniform": ("uniform", "normal"),
@@ -69,6 +70,10 @@ SCHEMES: dict[str, tuple[str | None, float | None]] = {
     "tril": ("TrilDamp", 0.8),
     "dyn_tril": ("DynamicTrilDamp", 0.8),
 }
+
+#: The parameter name of each scheme in :class:`torch_orderedness.PruneSpec`.
+SCHEME_PARAMETER: dict[str, str] = {"random": "p", "topk": "k", "dyn_topk": "k", "tril": "f",
+                                    "dyn_tril": "f"}
 
 INIT_ROWS: tuple[str, ...] = tuple(INITS)
 PRUNING_ROWS: tuple[str, ...] = tuple(SCHEMES)
@@ -104,7 +109,7 @@ TABLE1_PRUNING: dict[str, dict[str, tuple[float, float]]] = {
     "dyn_tril": {"untrained": (0.315, 0.048), "xor": (0.280, 0.045), "sine": (0.343, 0.026)},
 }
 
-#: Task settings (Sec. 4, Appendix C, NOTES.md).  ``hidden`` for Sine is the
+#: Task settings (Sec. 4, Appendix C, PAPER_NOTES.md).  ``hidden`` for Sine is the
 #: H = 8 that produced Table 1; the paper's text says 10 (``hidden_text``).
 TASKS: dict[str, dict[str, object]] = {
     "xor": {"in_features": 2, "out_features": 1, "hidden": 5, "iterations": 3,
@@ -135,7 +140,8 @@ APPENDIX_D: dict[str, object] = {
     "note": "the paper does not state the early-stopping threshold",
 }
 
-#: What NOTES.md measured for the paper's reference code on one of these machines.
+#: What running the paper's reference implementation took on a 2-core machine
+#: (PAPER_NOTES.md).
 REFERENCE_TIMINGS: dict[str, float] = {
     "table1_pruning_half_s": 150.0,
     "xor_setup_10_seeds_s": 9.0,

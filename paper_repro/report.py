@@ -1,7 +1,8 @@
 """Writing results: Markdown tables, the JSON file of every per-seed number, PNG figures.
 
 - :func:`markdown_table`: a GitHub Markdown table from headers and rows.
-- :func:`fmt`, :func:`fmt_pm`, :func:`fmt_p`: number formatting used in every table.
+- :func:`fmt`, :func:`fmt_pm`, :func:`fmt_values`, :func:`fmt_p`: number
+  formatting used in every table (also by ``benchmarks/mnist/report.py``).
 - :func:`save_results` / :func:`load_results`: the JSON file (settings,
   timings and every :class:`~paper_repro.runner.Run`), from which
   ``python -m paper_repro --from-json`` remakes all tables and figures.
@@ -22,6 +23,7 @@ import datetime as _dt
 import json
 import math
 import platform
+import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ __all__ = [
     "markdown_table",
     "fmt",
     "fmt_pm",
+    "fmt_values",
     "fmt_p",
     "environment",
     "save_results",
@@ -86,6 +89,24 @@ def fmt_pm(mean: float, std: float, decimals: int = 3) -> str:
         '0.039 ± 0.032'
     """
     return f"{fmt(mean, decimals)} ± {fmt(std, decimals)}"
+
+
+def fmt_values(values: Iterable[float], decimals: int = 3, scale: float = 1.0) -> str:
+    """:func:`fmt_pm` of per-seed ``values`` (times ``scale``): their mean ± sample std.
+
+    A single value is written alone, no values as ``n/a``.
+
+    Example::
+
+        >>> fmt_values([0.5, 0.7], 4), fmt_values([0.25]), fmt_values([])
+        ('0.6000 ± 0.1414', '0.250', 'n/a')
+    """
+    vals = [float(v) * scale for v in values]
+    if not vals:
+        return "n/a"
+    if len(vals) == 1:
+        return fmt(vals[0], decimals)
+    return fmt_pm(statistics.mean(vals), statistics.stdev(vals), decimals)
 
 
 def fmt_p(p: float) -> str:
@@ -164,12 +185,12 @@ def new_figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]
     return plt.subplots(nrows, ncols, **kwargs)
 
 
-def save_figure(fig: Any, path: str | Path) -> Path:
-    """Save ``fig`` as PNG at ``path`` and close it."""
+def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
+    """Save ``fig`` as PNG at ``path`` (``dpi`` dots per inch) and close it."""
     import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -1,15 +1,18 @@
-"""One setting, many seeds: the :class:`Run` record and the adapter to the library's training.
+"""One setting, many seeds: the :class:`Setting` and :class:`Run` records and the one loop.
 
 Every experiment of :mod:`paper_repro` is a list of *settings* (task,
-initialisation, pruning scheme, size, seeds); each setting becomes one
-:class:`Run` holding one number per seed.  Tables and figures are computed
-from runs only, so they can be remade from the JSON file without training.
+initialisation, pruning scheme, size); each setting, trained for a list of
+seeds, becomes one :class:`Run` holding one number per seed.  Tables and
+figures are computed from runs only, so they can be remade from the JSON
+file without training.
 
-:func:`train_setting` is the single adapter to
-:mod:`torch_orderedness.training` (the loop that trains many seeds at once)
-and the metric; nothing else in :mod:`paper_repro` trains or measures.
-Experiments take a ``trainer`` argument with the signature of
-:func:`train_setting`, so tests can run the whole pipeline on synthetic runs.
+:func:`run_settings` is the one loop every experiment uses: it hands each
+setting to a *trainer* ``trainer(setting, seeds) -> Run``.  The real trainer
+is :func:`paper_repro._adapter.train_setting` (the only place that calls the
+library's training and metric); tests pass
+:func:`paper_repro.testing.fake_trainer` to run the whole pipeline on
+synthetic numbers.  This module imports nothing from the library, so the
+records can be read without torch.
 
 Example::
 
@@ -21,22 +24,28 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = [
     "TASK_NAMES",
+    "RANDOM_MASKS",
     "Setting",
     "Run",
     "Trainer",
-    "train_setting",
+    "run_settings",
     "seed_list",
     "finite",
 ]
 
 #: ``"untrained"``: XOR defaults, the scheme applied for some steps without gradient updates.
 TASK_NAMES: tuple[str, ...] = ("untrained", "xor", "sine")
+
+#: How Random's masks are drawn for the seeds of a setting: ``"per_seed"`` (each
+#: seed draws its own, the sound design) or ``"shared"`` (one mask, the first
+#: seed's, for every seed: what the paper's reference notebook did for Table 1).
+RANDOM_MASKS: tuple[str, ...] = ("per_seed", "shared")
 
 
 def seed_list(n: int, base_seed: int) -> list[int]:
@@ -73,6 +82,7 @@ class Setting:
         record_loss: keep the per-step loss curve of every seed.
         null_samples: draws of the metric's null model per seed on the final weight
             (for each of its two shuffles).
+        random_mask: for ``scheme="random"``, one of :data:`RANDOM_MASKS`.
     """
 
     task: str
@@ -86,6 +96,7 @@ class Setting:
     early_stop: float | None = None
     record_loss: bool = False
     null_samples: int = 0
+    random_mask: str = "per_seed"
 
     def __post_init__(self) -> None:
         if self.task not in TASK_NAMES:
@@ -97,6 +108,11 @@ class Setting:
                 f"amount must be None exactly when scheme is 'none', got scheme={self.scheme!r}, "
                 f"amount={self.amount!r}"
             )
+        if self.random_mask not in RANDOM_MASKS:
+            raise ValueError(f"random_mask must be one of {RANDOM_MASKS}, got {self.random_mask!r}")
+        if self.random_mask != "per_seed" and self.scheme != "random":
+            raise ValueError(f"random_mask={self.random_mask!r} needs scheme='random', got "
+                             f"{self.scheme!r}")
         for name in ("hidden", "iterations", "steps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -106,8 +122,9 @@ class Setting:
     def label(self) -> str:
         scheme = self.scheme if self.amount is None else f"{self.scheme}({self.amount:g})"
         model = "" if self.model == "complete" else f"{self.model}/"
+        mask = "" if self.random_mask == "per_seed" else f"/{self.random_mask} mask"
         return (
-            f"{model}{self.task}/{self.init}/{scheme}/H{self.hidden}/T{self.iterations}/"
+            f"{model}{self.task}/{self.init}/{scheme}{mask}/H{self.hidden}/T{self.iterations}/"
             f"{self.steps} steps"
         )
 
@@ -213,12 +230,27 @@ def finite(values: Sequence[float]) -> list[float]:
 Trainer = Callable[[Setting, Sequence[int]], Run]
 
 
-def train_setting(setting: Setting, seeds: Sequence[int]) -> Run:
-    """Train (or prune without training) ``setting`` for all ``seeds`` at once.
+def run_settings(
+    settings: Sequence[Setting],
+    seeds: Sequence[int],
+    trainer: Trainer,
+    progress: Callable[[Sequence[Setting]], Iterable[Setting]] | None = None,
+) -> list[Run]:
+    """Train every setting for all ``seeds``: one :class:`Run` per setting, in order.
 
-    The one adapter between :mod:`paper_repro` and the library's training
-    loop (:mod:`torch_orderedness.training`) and metric.
+    Args:
+        settings: what to train.
+        seeds: the seeds of every setting (the same for all: common random numbers).
+        trainer: ``trainer(setting, seeds) -> Run``, e.g.
+            :func:`paper_repro._adapter.train_setting`.
+        progress: optional wrapper of the settings (a progress bar).
+
+    Example::
+
+        >>> from paper_repro.testing import fake_trainer
+        >>> s = Setting("untrained", "default", "none", None, 5, 3, 10)
+        >>> [r.change for r in run_settings([s], [1, 2], fake_trainer)]
+        [[0.0, 0.0]]
     """
-    from paper_repro import _adapter
-
-    return _adapter.train(setting, list(seeds))
+    todo = list(settings)
+    return [trainer(s, list(seeds)) for s in (progress(todo) if progress else todo)]

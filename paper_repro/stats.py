@@ -12,7 +12,8 @@ and returns plain floats, so tables can be recomputed from the JSON file.
 - :func:`welch_from_stats`: the same test from two ``mean, std, n``
   summaries (our seeds against a table's reported numbers).
 - :func:`permutation_test`: two-sample (or paired) permutation test of the
-  difference of means; exact enumeration when affordable.
+  difference of means (:func:`scipy.stats.permutation_test`; exact
+  enumeration when affordable).
 - :func:`holm`: Holm-Bonferroni adjusted p-values for a family of tests.
 - :func:`null_excess_test`: observed values against per-seed samples of a
   null model (e.g. the shuffled-weight null of the orderedness metric).
@@ -31,7 +32,6 @@ Example::
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -232,6 +232,14 @@ def welch_from_stats(
     return TestResult(t, float(2.0 * _st.t.sf(abs(t), dof)), diff, "welch")
 
 
+def _abs_mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.abs(np.mean(x, axis=axis) - np.mean(y, axis=axis))
+
+
+def _abs_mean_paired_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.abs(np.mean(x - y, axis=axis))
+
+
 def permutation_test(
     a: Sequence[float],
     b: Sequence[float],
@@ -243,13 +251,16 @@ def permutation_test(
 ) -> TestResult:
     """Two-sided permutation test of the difference of means ``mean(a) - mean(b)``.
 
-    Unpaired: the pooled values are re-split into groups of the original sizes.
-    Paired (``a[i]`` and ``b[i]`` from the same seed): the sign of each
-    difference ``a[i] - b[i]`` is flipped.  The enumeration is exact when
-    the number of rearrangements is at most ``max_exact``; otherwise
-    ``n_resamples`` random ones are drawn and ``p = (1 + hits) / (1 + n_resamples)``
-    (never 0).  A rearrangement counts as at least as extreme when
-    ``|stat| >= |observed|`` up to a relative ``1e-12``.
+    :func:`scipy.stats.permutation_test` on ``|mean(a) - mean(b)|`` (one-sided
+    ``"greater"`` on the absolute value: a rearrangement counts when it is at
+    least as far from zero as the observed difference).  Unpaired: the pooled
+    values are re-split into groups of the original sizes.  Paired (``a[i]``
+    and ``b[i]`` from the same seed): each pair's values are swapped or not
+    (the sign of ``a[i] - b[i]`` flipped).  The null distribution is
+    enumerated exactly when it has at most ``max_exact`` rearrangements
+    (``C(n + m, n)`` unpaired, ``2^n`` paired); otherwise ``n_resamples``
+    random ones are drawn (from ``numpy.random.default_rng(seed)``) and
+    ``p = (1 + hits) / (1 + n_resamples)`` (never 0), scipy's rule.
 
     Example::
 
@@ -261,61 +272,50 @@ def permutation_test(
     y = _as_sample(b, "b")
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
-    rng = np.random.default_rng(seed)
     if paired:
         if x.size != y.size:
             raise ValueError(f"paired samples need equal sizes, got {x.size} and {y.size}")
-        d = x - y
-        observed = float(d.mean())
-        n = d.size
-        if 2**n <= max_exact:
-            signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-            exact = True
-        else:
-            signs = rng.choice((1.0, -1.0), size=(n_resamples, n))
-            exact = False
-        stats = (signs * d).mean(axis=1)
+        observed = float((x - y).mean())
+        count, kind, statistic = 2**x.size, "samples", _abs_mean_paired_difference
     else:
-        pooled = np.concatenate([x, y])
-        n, m = pooled.size, x.size
         observed = float(x.mean() - y.mean())
-        total = pooled.sum()
-        if math.comb(n, m) <= max_exact:
-            groups = np.array(list(itertools.combinations(range(n), m)), dtype=np.int64)
-            exact = True
-        else:
-            groups = np.argsort(rng.random((n_resamples, n)), axis=1)[:, :m]
-            exact = False
-        sx = pooled[groups].sum(axis=1)
-        stats = sx / m - (total - sx) / (n - m)
-    tol = 1e-12 * max(1.0, abs(observed))
-    hits = int(np.count_nonzero(np.abs(stats) >= abs(observed) - tol))
-    p = hits / stats.size if exact else (1 + hits) / (1 + stats.size)
+        count, kind, statistic = math.comb(x.size + y.size, x.size), "independent", \
+            _abs_mean_difference
+    exact = count <= max_exact
+    res = _st.permutation_test(
+        (x, y), statistic, permutation_type=kind, vectorized=True, alternative="greater",
+        n_resamples=np.inf if exact else n_resamples,
+        random_state=np.random.default_rng(seed),
+    )
     method = ("paired " if paired else "") + ("exact permutation" if exact else "permutation")
-    return TestResult(observed, float(min(1.0, p)), observed, method)
+    return TestResult(observed, float(min(1.0, res.pvalue)), observed, method)
 
 
-def holm(p_values: Sequence[float]) -> list[float]:
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
     """Holm-Bonferroni adjusted p-values (same order as given), capped at 1.
 
     Reject hypothesis ``i`` at family-wise level ``alpha`` iff ``adjusted[i] <= alpha``.
+    ``None`` entries (a test that could not be made) are skipped: they stay
+    ``None`` and do not count in the family.
 
     Example::
 
         >>> [round(p, 3) for p in holm([0.01, 0.04, 0.03])]
         [0.03, 0.06, 0.06]
+        >>> holm([0.01, None, 0.5])
+        [0.02, None, 0.5]
     """
-    p = _as_sample(p_values, "p_values") if len(p_values) else np.zeros(0)
+    index = [i for i, p in enumerate(p_values) if p is not None]
+    p = _as_sample([p_values[i] for i in index], "p_values") if index else np.zeros(0)
     if np.any((p < 0) | (p > 1)):
         raise ValueError("p_values must lie in [0, 1]")
     m = p.size
-    order = np.argsort(p, kind="stable")
-    adjusted = np.empty(m)
+    adjusted: list[float | None] = [None] * len(p_values)
     running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        adjusted[i] = running
-    return adjusted.tolist()
+    for rank, j in enumerate(np.argsort(p, kind="stable")):
+        running = max(running, min(1.0, (m - rank) * float(p[j])))
+        adjusted[index[j]] = running
+    return adjusted
 
 
 def null_excess_test(

@@ -1,6 +1,7 @@
 r"""Table 1, both halves: initialisation and pruning, ours beside the paper's.
 
-How every cell is defined (the paper's reference code, NOTES.md):
+How every cell is defined (the paper's reference implementation; see
+``paper_repro/PAPER_NOTES.md``):
 
 - **Top half** (no pruning, three initialisations): "untrained" = the
   orderedness at initialisation (XOR defaults: O=1, H=5, I=2); "XOR" and
@@ -22,8 +23,9 @@ shuffled-weight null model.
 Example (on synthetic runs)::
 
     >>> from paper_repro.config import Config
+    >>> from paper_repro.parts import run_part
     >>> from paper_repro.testing import fake_trainer
-    >>> runs = run(Config.quick(seeds=3, null_samples=4), trainer=fake_trainer)
+    >>> runs = run_part("table1", Config.quick(seeds=3, null_samples=4), trainer=fake_trainer)
     >>> table = build(runs, Config.quick(seeds=3, null_samples=4))
     >>> len(table.cells)   # 3 init rows + 6 pruning rows, 3 columns
     27
@@ -39,9 +41,9 @@ from paper_repro import paper_numbers as paper
 from paper_repro import stats
 from paper_repro.config import Config
 from paper_repro.report import fmt, fmt_p, fmt_pm, markdown_table
-from paper_repro.runner import Run, Setting, Trainer, finite, seed_list, train_setting
+from paper_repro.runner import Run, Setting, finite
 
-__all__ = ["Column", "Cell", "Table1", "columns", "settings", "run", "build", "markdown", "figure"]
+__all__ = ["Column", "Cell", "Table1", "columns", "settings", "build", "markdown", "figure"]
 
 # the paper's rounding (+-0.0005), plus float slack so a value exactly on the edge counts
 _TOLERANCE = 0.5 * 10.0 ** (-paper.PAPER_DECIMALS) + 1e-12
@@ -86,20 +88,11 @@ def settings(config: Config) -> list[Setting]:
                         null_samples=null)] = None
         for scheme in paper.PRUNING_ROWS[1:]:
             amount = paper.SCHEMES[scheme][1]
+            mask = config.random_mask if scheme == "random" else "per_seed"
             out[Setting(col.task, "default", scheme, amount, col.hidden, iterations, steps,
-                        null_samples=config.null_samples)] = None
+                        null_samples=config.null_samples, random_mask=mask)] = None
     return list(out)
 
-
-def run(
-    config: Config,
-    trainer: Trainer = train_setting,
-    progress: Callable[[Sequence[Setting]], Sequence[Setting]] | None = None,
-) -> list[Run]:
-    """Train every setting of Table 1 for ``config.seeds`` seeds."""
-    seeds = seed_list(config.seeds, config.base_seed)
-    todo = settings(config)
-    return [trainer(s, seeds) for s in (progress(todo) if progress else todo)]
 
 
 def _find(runs: Sequence[Run], task: str, init: str, scheme: str, hidden: int) -> Run:
@@ -219,44 +212,75 @@ def _mark(inside: bool) -> str:
     return "yes" if inside else "**no**"
 
 
-def markdown(table: Table1, config: Config, timings: dict[str, float] | None = None) -> str:
-    """``table1.md``: ours vs the paper's per cell, then the significance tables."""
+def _row_name(half: str, row: str) -> str:
+    return ("init: " if half == "init" else "pruning: ") + paper.ROW_LABELS[row]
+
+
+def _column_label(table: Table1, key: str) -> str:
+    return next(col.label for col in table.columns if col.key == key)
+
+
+def _intro(table: Table1, config: Config) -> list[str]:
     level = round(100 * table.level)
-    cols = table.columns
-    lines = [
+    masks = ("one mask shared by all seeds of a column, the first seed's (the paper's reference "
+             "notebook's protocol)" if config.random_mask == "shared"
+             else "a fresh mask per seed")
+    return [
         "# Table 1: ours beside the paper's",
         "",
-        f"Each cell: **ours** mean ± std (sample std, n = {config.seeds} seeds) · the paper's "
-        f"mean ± std · whether the paper's mean lies inside our {level} % confidence interval "
-        f"of the mean (Student t; the paper's 3-decimal rounding, ±0.0005, is allowed for).",
+        f"Each cell: **ours** mean ± std (sample std, ddof = 1, n = {config.seeds} seeds) · the "
+        f"paper's mean ± std · whether the paper's mean lies inside our {level} % confidence "
+        "interval of the mean (Student t; the paper's 3-decimal rounding, ±0.0005, is allowed "
+        "for).",
         "",
-        "Definitions (the paper's reference code): top half, *untrained* = orderedness at "
-        "initialisation, other columns = end minus start of training; bottom half, every column "
-        f"= change in orderedness (untrained: {config.untrained_steps} scheme steps without "
-        "gradient updates). XOR: H=5, T=3, "
+        "Definitions (the paper's reference implementation): top half, *untrained* = "
+        "orderedness at initialisation, other columns = end minus start of training; bottom "
+        "half, every column = change in orderedness (untrained: "
+        f"{config.untrained_steps} scheme steps without gradient updates). XOR: H=5, T=3, "
         f"{config.xor_steps} steps; Sine: T=3, {config.sine_steps} steps. The paper's Sine "
-        "numbers come from H=8 (its text says 10); every Sine column is compared with them.",
+        "numbers come from H=8 (its text says 10); every Sine column is compared with them. "
+        f"Random (p=0.5): {masks}.",
         "",
     ]
+
+
+def _main_tables(table: Table1, config: Config) -> list[str]:
+    lines: list[str] = []
     for half, rows, title in (("init", paper.INIT_ROWS, "Initialisation"),
                               ("pruning", paper.PRUNING_ROWS, "Pruning (on W)")):
-        headers = [title] + [c.label for c in cols]
         body = []
         for row in rows:
             line = [paper.ROW_LABELS[row]]
-            for col in cols:
+            for col in table.columns:
                 c = table.cell(half, row, col.key)
                 n = "" if c.summary.n == config.seeds else f" (n={c.summary.n})"
                 line.append(f"**{fmt_pm(c.summary.mean, c.summary.std)}**{n} · "
                             f"paper {fmt_pm(*c.paper)} · {_mark(c.inside)}")
             body.append(line)
-        lines += [markdown_table(headers, body), ""]
-
+        lines += [markdown_table([title] + [c.label for c in table.columns], body), ""]
     inside = [c.inside for c in table.cells]
-    lines += [f"The paper's mean lies inside our {level} % interval in {sum(inside)} of "
-              f"{len(inside)} cells.", ""]
+    return lines + [f"The paper's mean lies inside our {round(100 * table.level)} % interval in "
+                    f"{sum(inside)} of {len(inside)} cells.", ""]
 
-    lines += [
+
+def _per_row(table: Table1, text: Callable[[Cell], str]) -> list[str]:
+    """One table row per Table 1 row, one column per column: ``text(cell)``."""
+    body = []
+    for half, rows in (("init", paper.INIT_ROWS), ("pruning", paper.PRUNING_ROWS)):
+        for row in rows:
+            body.append([_row_name(half, row)] +
+                        [text(table.cell(half, row, col.key)) for col in table.columns])
+    return [markdown_table(["Row"] + [c.label for c in table.columns], body), ""]
+
+
+def _vs_paper(table: Table1) -> list[str]:
+    def text(c: Cell) -> str:
+        if c.vs_paper is None:
+            return "-"
+        out = f"{fmt(c.vs_paper.difference)} (p {fmt_p(c.vs_paper.p_value)})"
+        return f"**{out}**" if c.vs_paper.p_value < 0.05 else out
+
+    lines = [
         "## Ours against the paper's numbers, with the paper's own sampling error",
         "",
         "Our CI only covers our sampling error; the paper's numbers are themselves means of 10 "
@@ -264,44 +288,31 @@ def markdown(table: Table1, config: Config, timings: dict[str, float] | None = N
         "taken as reported) tells whether the two could be the same experiment. p < 0.05 "
         "marked **bold**; Holm-adjusted over all cells in the last line.",
         "",
+        *_per_row(table, text),
     ]
-    headers = ["Row"] + [c.label for c in cols]
-    body = []
     tested = [c for c in table.cells if c.vs_paper is not None]
-    for half, rows in (("init", paper.INIT_ROWS), ("pruning", paper.PRUNING_ROWS)):
-        for row in rows:
-            line = [("init: " if half == "init" else "pruning: ") + paper.ROW_LABELS[row]]
-            for col in cols:
-                c = table.cell(half, row, col.key)
-                if c.vs_paper is None:
-                    line.append("-")
-                    continue
-                text = f"{fmt(c.vs_paper.difference)} (p {fmt_p(c.vs_paper.p_value)})"
-                line.append(f"**{text}**" if c.vs_paper.p_value < 0.05 else text)
-            body.append(line)
-    lines += [markdown_table(headers, body), ""]
     if tested:
         adjusted = stats.holm([c.vs_paper.p_value for c in tested])  # type: ignore[union-attr]
-        differ = [c for c, p in zip(tested, adjusted, strict=True) if p < 0.05]
+        differ = [c for c, p in zip(tested, adjusted, strict=True) if p < 0.05]  # type: ignore[operator]
         names = ", ".join(f"{paper.ROW_LABELS[c.row]} / {c.column}" for c in differ) or "none"
         raw = sum(c.vs_paper.p_value < 0.05 for c in tested)  # type: ignore[union-attr]
         lines += [f"Cells shown as ours - paper (p). {raw}"
                   f" of {len(tested)} cells differ at p < 0.05; after Holm's correction over "
                   f"the {len(tested)} cells: {len(differ)} ({names}).", ""]
+    return lines
 
-    lines += [f"## {level} % confidence intervals", ""]
-    headers = ["Row"] + [c.label for c in cols]
-    body = []
-    for half, rows in (("init", paper.INIT_ROWS), ("pruning", paper.PRUNING_ROWS)):
-        for row in rows:
-            line = [("init: " if half == "init" else "pruning: ") + paper.ROW_LABELS[row]]
-            for col in cols:
-                s = table.cell(half, row, col.key).summary
-                line.append(f"[{fmt(s.ci_low)}, {fmt(s.ci_high)}]")
-            body.append(line)
-    lines += [markdown_table(headers, body), ""]
 
-    lines += [
+def _intervals(table: Table1) -> list[str]:
+    return [f"## {round(100 * table.level)} % confidence intervals", "",
+            *_per_row(table, lambda c: f"[{fmt(c.summary.ci_low)}, {fmt(c.summary.ci_high)}]")]
+
+
+def _against_reference_row(table: Table1) -> list[str]:
+    body = [[paper.ROW_LABELS[c.row], _column_label(table, c.column), fmt(c.welch.difference),
+             fmt_p(c.welch.p_value), fmt_p(c.permutation.p_value),  # type: ignore[union-attr]
+             fmt_p(c.holm_p)]  # type: ignore[arg-type]
+            for c in table.cells if c.welch is not None]
+    return [
         "## Is the change different from the reference row?",
         "",
         "Each row against Default (top half) or none (bottom half), same column: difference of "
@@ -309,51 +320,49 @@ def markdown(table: Table1, config: Config, timings: dict[str, float] | None = N
         "Welch p Holm-adjusted over the half-table (family-wise). The top half's untrained "
         "column (orderedness at init) is not tested.",
         "",
+        markdown_table(["Row", "Column", "Δ vs reference", "Welch p", "permutation p",
+                        "Holm p"], body),
+        "",
     ]
-    headers = ["Row", "Column", "Δ vs reference", "Welch p", "permutation p", "Holm p"]
-    body = []
-    for c in table.cells:
-        if c.welch is None:
-            continue
-        label = next(col.label for col in cols if col.key == c.column)
-        body.append([paper.ROW_LABELS[c.row], label, fmt(c.welch.difference),
-                     fmt_p(c.welch.p_value), fmt_p(c.permutation.p_value),  # type: ignore[union-attr]
-                     fmt_p(c.holm_p)])  # type: ignore[arg-type]
-    lines += [markdown_table(headers, body), ""]
 
+
+def _null_model(table: Table1, config: Config) -> list[str]:
     null_cells = [c for c in table.cells if c.null]
-    if null_cells:
-        shuffles = list(null_cells[0].null)  # type: ignore[arg-type]
-        lines += [
-            "## Is the order more than the weights' values and sparsity? (the metric's null model)",
-            "",
-            "End orderedness of each run against shuffled copies of the same final weight "
-            "(`orderedness_null`; the diagonal stays in place). *pattern*: the nonzero "
-            "magnitudes are shuffled over the nonzero positions (sparsity pattern kept: is the "
-            "order in where the large values sit?); *all*: shuffled over all positions (a random "
-            "pattern of the same sparsity: is the order more than what random pruning to this "
-            "sparsity gives?). Excess = end minus mean null orderedness; p = one-sided t-test "
-            f"over seeds that the excess is > 0 ({config.null_samples} draws per seed and "
-            "shuffle). The untrained *none* row is a check: shuffling an N(0,1) weight changes "
-            "nothing in distribution, so its excess must be near 0.",
-            "",
-        ]
-        headers = ["Row", "Column", "sparsity", "end O"]
+    if not null_cells:
+        return []
+    shuffles = list(null_cells[0].null)  # type: ignore[arg-type]
+    headers = ["Row", "Column", "sparsity", "end O"]
+    for sh in shuffles:
+        headers += [f"null O ({sh})", f"excess ({sh})", f"p ({sh})"]
+    body = []
+    for c in null_cells:
+        line = [paper.ROW_LABELS[c.row], _column_label(table, c.column),
+                "-" if c.sparsity is None else fmt(c.sparsity, 2), fmt(c.end_mean)]  # type: ignore[arg-type]
         for sh in shuffles:
-            headers += [f"null O ({sh})", f"excess ({sh})", f"p ({sh})"]
-        body = []
-        for c in null_cells:
-            label = next(col.label for col in cols if col.key == c.column)
-            line = [paper.ROW_LABELS[c.row], label,
-                    "-" if c.sparsity is None else fmt(c.sparsity, 2), fmt(c.end_mean)]  # type: ignore[arg-type]
-            for sh in shuffles:
-                test = c.null[sh]  # type: ignore[index]
-                line += [fmt(c.null_mean[sh]), fmt(test.difference), fmt_p(test.p_value)]  # type: ignore[index]
-            body.append(line)
-        lines += [markdown_table(headers, body), ""]
+            test = c.null[sh]  # type: ignore[index]
+            line += [fmt(c.null_mean[sh]), fmt(test.difference), fmt_p(test.p_value)]  # type: ignore[index]
+        body.append(line)
+    return [
+        "## Is the order more than the weights' values and sparsity? (the metric's null model)",
+        "",
+        "End orderedness of each run against shuffled copies of the same final weight "
+        "(`orderedness_null`; the diagonal stays in place). *pattern*: the nonzero "
+        "magnitudes are shuffled over the nonzero positions (sparsity pattern kept: is the "
+        "order in where the large values sit?); *all*: shuffled over all positions (a random "
+        "pattern of the same sparsity: is the order more than what random pruning to this "
+        "sparsity gives?). Excess = end minus mean null orderedness; p = one-sided t-test "
+        f"over seeds that the excess is > 0 ({config.null_samples} draws per seed and "
+        "shuffle). The untrained *none* row is a check: shuffling an N(0,1) weight changes "
+        "nothing in distribution, so its excess must be near 0.",
+        "",
+        markdown_table(headers, body),
+        "",
+    ]
 
-    lines += ["## Top-K: pruning or training?", ""]
-    for col in cols:
+
+def _topk_checks(table: Table1) -> list[str]:
+    lines = ["## Top-K: pruning or training?", ""]
+    for col in table.columns:
         if col.task == "untrained":
             continue
         for row in ("topk", "dyn_topk"):
@@ -368,11 +377,16 @@ def markdown(table: Table1, config: Config, timings: dict[str, float] | None = N
                 f"); vs Random (p=0.5) {fmt(rnd.summary.mean)} (Welch p = "
                 f"{fmt_p(vs_random.p_value)})."
             )
-    lines.append("")
+    return lines + [""]
+
+
+def markdown(table: Table1, config: Config, timings: dict[str, float] | None = None) -> str:
+    """``table1.md``: ours vs the paper's per cell, then the significance tables."""
+    lines = [*_intro(table, config), *_main_tables(table, config), *_vs_paper(table),
+             *_intervals(table), *_against_reference_row(table), *_null_model(table, config),
+             *_topk_checks(table)]
     if timings:
-        lines += ["## Wall time", ""]
-        lines += [f"- {k}: {v:.1f} s" for k, v in timings.items()]
-        lines.append("")
+        lines += ["## Wall time", "", *[f"- {k}: {v:.1f} s" for k, v in timings.items()], ""]
     return "\n".join(lines)
 
 

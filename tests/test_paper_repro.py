@@ -14,9 +14,10 @@ from scipy import stats as st
 
 from paper_repro import appendix_d, figure2, figure3, stats, table1
 from paper_repro import paper_numbers as paper
-from paper_repro.__main__ import main, render
+from paper_repro.__main__ import main
 from paper_repro.config import Config
-from paper_repro.report import fmt, load_results, markdown_table, save_results
+from paper_repro.parts import render, run_part
+from paper_repro.report import fmt, fmt_values, load_results, markdown_table, save_results
 from paper_repro.runner import Run, Setting
 from paper_repro.testing import fake_trainer
 
@@ -114,6 +115,13 @@ def test_permutation_test_paired_and_sampled_agree_with_scipy():
     assert sampled.p_value == pytest.approx(ref.pvalue, abs=0.02)
 
 
+def test_holm_skips_missing_tests():
+    assert stats.holm([0.01, None, 0.5]) == [0.02, None, 0.5]  # a family of two
+    assert stats.holm([None, None]) == [None, None]
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        stats.holm([0.5, 1.5])
+
+
 def test_holm_matches_literal_definition():
     p = [0.01, 0.04, 0.03, 0.005, 0.5]
     order = sorted(range(len(p)), key=lambda i: p[i])
@@ -164,6 +172,14 @@ def test_markdown_table_and_number_format():
     with pytest.raises(ValueError, match="2 cells for 1 headers"):
         markdown_table(["a"], [[1, 2]])
     assert fmt(-0.0004) == "0.000" and fmt(-0.0006) == "-0.001"
+
+
+def test_fmt_values_is_mean_and_sample_std_of_the_values():
+    values = [0.91, 0.87, 0.95, 0.9]
+    mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
+    assert fmt_values(values, 4) == f"{mean:.4f} ± {sd:.4f}"
+    assert fmt_values(values, 2, scale=100) == f"{100 * mean:.2f} ± {100 * sd:.2f}"
+    assert fmt_values([0.3]) == "0.300" and fmt_values([]) == "n/a"
 
 
 def _run(task, init, scheme, amount, start, end, hidden=5, steps=10, null=None):
@@ -275,7 +291,7 @@ def test_json_round_trip_remakes_identical_tables(tmp_path):
 
 def test_render_rejects_incomplete_runs(tmp_path):
     config = Config.quick(seeds=2)
-    runs = table1.run(config, trainer=fake_trainer)[:-1]
+    runs = run_part("table1", config, trainer=fake_trainer)[:-1]
     with pytest.raises(KeyError, match="no run"):
         render({"table1": runs}, config, tmp_path)
 
@@ -294,6 +310,98 @@ def test_config_validation():
         Config.quick(parts=("table2",))
     with pytest.raises(ValueError, match="amount must be None"):
         Setting("xor", "default", "topk", None, 5, 3, 10)
+    with pytest.raises(ValueError, match="random_mask must be one of"):
+        Config.quick(random_mask="one")
+    with pytest.raises(ValueError, match="needs scheme='random'"):
+        Setting("xor", "default", "topk", 0.5, 5, 3, 10, random_mask="shared")
+    with pytest.raises(ValueError, match="part must be one of"):
+        Config.quick().seeds_for("table2")
+
+
+def test_each_part_trains_its_settings_with_its_own_seeds():
+    config = Config.quick(seeds=3, figure2_seeds=2, figure3_seeds=4, appendix_d_seeds=2,
+                          base_seed=100)
+    calls = []
+
+    def trainer(setting, seeds):
+        calls.append((setting, list(seeds)))
+        return fake_trainer(setting, seeds)
+
+    for part, module, n in (("table1", table1, 3), ("figure2", figure2, 2),
+                            ("figure3", figure3, 4), ("appendix_d", appendix_d, 2)):
+        calls.clear()
+        runs = run_part(part, config, trainer=trainer)
+        assert [s for s, _ in calls] == module.settings(config) == [r.setting for r in runs]
+        assert all(seeds == list(range(100, 100 + n)) for _, seeds in calls)
+
+
+def test_shared_random_mask_reaches_table1_random_settings_only():
+    config = Config.quick(random_mask="shared")
+    masks = {(s.scheme, s.random_mask) for s in table1.settings(config)}
+    assert ("random", "shared") in masks and ("random", "per_seed") not in masks
+    assert all(m == "per_seed" for scheme, m in masks if scheme != "random")
+    label = next(s.label for s in table1.settings(config) if s.scheme == "random")
+    assert "shared mask" in label
+    assert "Random (p=0.5): one mask shared by all seeds" in table1.markdown(
+        table1.build(run_part("table1", Config.quick(seeds=2, random_mask="shared"),
+                              trainer=fake_trainer), Config.quick(seeds=2,
+                                                                  random_mask="shared")),
+        Config.quick(seeds=2, random_mask="shared"))
+
+
+def test_paper_repro_modules_import_each_other_without_a_cycle():
+    """An import graph of paper_repro's modules (module-level imports only) is acyclic."""
+    import ast
+    from pathlib import Path
+
+    import paper_repro
+
+    root = Path(paper_repro.__file__).parent
+    graph = {}
+    for path in root.glob("*.py"):
+        name = path.stem
+        deps = set()
+        for node in ast.parse(path.read_text()).body:  # module level only
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "paper_repro":
+                    deps |= {a.name for a in node.names if (root / f"{a.name}.py").exists()}
+                    if name != "__init__":
+                        deps.add("__init__")
+                elif node.module.startswith("paper_repro."):
+                    deps.add(node.module.split(".")[1])
+        graph[name] = deps - {name}
+    # the package's __init__ is imported before any submodule: leave it out of the cycle check
+    graph = {k: v - {"__init__"} for k, v in graph.items() if k != "__init__"}
+    state = {}
+
+    def visit(node, path):
+        if state.get(node) == "done":
+            return
+        assert state.get(node) != "open", f"import cycle: {' -> '.join(path + [node])}"
+        state[node] = "open"
+        for dep in graph.get(node, ()):
+            visit(dep, path + [node])
+        state[node] = "done"
+
+    for node in graph:
+        visit(node, [])
+    assert "_adapter" in graph["parts"] and "runner" in graph["_adapter"]
+    assert not graph["runner"] & {"_adapter", "parts"}
+
+
+def test_no_file_of_paper_repro_cites_a_path_of_this_machine():
+    from pathlib import Path
+
+    import paper_repro
+
+    root = Path(paper_repro.__file__).parent
+    files = [p for p in [*root.rglob("*.py"), *root.rglob("*.md")]
+             if "results" not in p.relative_to(root).parts]  # outputs are the user's
+    assert root / "PAPER_NOTES.md" in files and root / "data" / "README.md" in files
+    for path in files:
+        text = path.read_text()
+        for bad in ("/work/", "../shared", "shared/paper"):
+            assert bad not in text, f"{path.name} cites {bad}"
 
 
 # --------------------------------------------------------------------------- real runs, small
@@ -319,7 +427,7 @@ def _tiny(**changes):
 
 def test_untrained_none_is_exactly_zero_and_settings_share_their_start(one_thread):
     config = _tiny()
-    runs = table1.run(config)
+    runs = run_part("table1", config)
     untrained = [r for r in runs if r.setting.task == "untrained"]
     none = next(r for r in untrained if r.setting.scheme == "none" and r.setting.init == "default")
     assert none.change == [0.0, 0.0, 0.0]
@@ -339,12 +447,12 @@ def test_untrained_none_is_exactly_zero_and_settings_share_their_start(one_threa
 
 
 def test_untrained_orderedness_of_normal_weights_near_068(one_thread):
-    from paper_repro.runner import train_setting
+    from paper_repro import train_setting
 
     seeds = list(range(1000, 1300))
     r = train_setting(Setting("untrained", "default", "none", None, 5, 3, 1), seeds)
     s = stats.summarize(r.start)
-    # NOTES.md: mean about 0.68, std about 0.05 for O=1, H=5 with N(0,1) entries
+    # paper_repro/PAPER_NOTES.md: mean about 0.68, std about 0.05 for O=1, H=5 with N(0,1) entries
     assert abs(s.mean - 0.68) < 0.015
     assert 0.03 < s.std < 0.07
     assert all(0.5 < v <= 1.0 for v in r.start)
@@ -352,7 +460,7 @@ def test_untrained_orderedness_of_normal_weights_near_068(one_thread):
 
 def test_real_null_model_cells(one_thread):
     config = _tiny(null_samples=4, sine_hidden=(3,), parts=("table1",))
-    runs = [r for r in table1.run(config) if r.setting.task == "untrained"]
+    runs = [r for r in run_part("table1", config) if r.setting.task == "untrained"]
     tril = next(r for r in runs if r.setting.scheme == "tril")
     assert set(tril.null) == {"pattern", "all"}
     assert all(len(d) == 4 for d in tril.null["pattern"])
@@ -365,8 +473,7 @@ def test_real_null_model_cells(one_thread):
 
 def test_small_real_figures_and_appendix_d(one_thread, tmp_path):
     config = _tiny()
-    runs = {"figure2": figure2.run(config), "figure3": figure3.run(config),
-            "appendix_d": appendix_d.run(config)}
+    runs = {part: run_part(part, config) for part in ("figure2", "figure3", "appendix_d")}
     grids = figure2.build(runs["figure2"], config)
     assert grids["xor"].mean.shape == (2, 2) and np.isfinite(grids["sine"].std).all()
     curves = figure3.build(runs["figure3"], config)
@@ -407,7 +514,8 @@ def test_welch_from_stats_matches_scipy_and_sample_version():
 
 
 @pytest.mark.parametrize("name", ["paper_numbers", "stats", "report", "runner", "config",
-                                  "table1", "figure2", "figure3", "appendix_d", "testing"])
+                                  "table1", "figure2", "figure3", "appendix_d", "testing",
+                                  "parts", "_adapter", "reference", "random_row"])
 def test_docstring_examples_run(name):
     """paper_repro is outside pytest's doctest paths; its examples are checked here."""
     import doctest

@@ -10,6 +10,10 @@ Tables and figures are computed from the JSON document alone, so
 - :func:`baselines_figure`, :func:`cost_figure`: PNG files (matplotlib, Agg).
 - :func:`write_outputs`: all three files for one document.
 
+Table helpers (:func:`markdown_table`, :func:`fmt_values`), figures and Holm's
+correction (:func:`holm`) are paper_repro's (:mod:`paper_repro.report`,
+:mod:`paper_repro.stats`), shared by both reports.
+
 Example::
 
     >>> print(markdown_table(["a", "b"], [[1, "x"]]))
@@ -20,7 +24,6 @@ Example::
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import platform
@@ -28,6 +31,10 @@ import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from paper_repro.report import environment as paper_environment
+from paper_repro.report import fmt_values, markdown_table, new_figure, save_figure
+from paper_repro.stats import holm
 
 __all__ = [
     "FORMAT",
@@ -39,7 +46,7 @@ __all__ = [
     "embedding_figure",
     "COST_GOAL",
     "markdown_table",
-    "fmt_pm",
+    "fmt_values",
     "environment",
     "results_document",
     "save_json",
@@ -64,53 +71,18 @@ EXPERIMENTS: tuple[str, ...] = ("baselines", "complete", "from-mlp", "cost")
 COST_GOAL = 2.5
 
 
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A GitHub Markdown table; ``|`` in cells is escaped."""
-
-    def cell(x: Any) -> str:
-        return str(x).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(cell(h) for h in headers) + " |",
-             "|" + "|".join("---" for _ in headers) + "|"]
-    for row in rows:
-        row = list(row)
-        if len(row) != len(headers):
-            raise ValueError(f"a row has {len(row)} cells for {len(headers)} headers")
-        lines.append("| " + " | ".join(cell(x) for x in row) + " |")
-    return "\n".join(lines)
-
-
-def fmt_pm(values: Sequence[float], decimals: int = 4, scale: float = 1.0) -> str:
-    """``mean ± std`` (sample std) of ``values``; a single value is written alone.
-
-    Example::
-
-        >>> fmt_pm([0.5, 0.7]), fmt_pm([0.25])
-        ('0.6000 ± 0.1414', '0.2500')
-    """
-    vals = [v * scale for v in values]
-    if not vals:
-        return "n/a"
-    if len(vals) == 1:
-        return f"{vals[0]:.{decimals}f}"
-    return f"{statistics.mean(vals):.{decimals}f} ± {statistics.stdev(vals):.{decimals}f}"
-
-
 def environment() -> dict[str, Any]:
-    """Versions, machine and torch threads, stored with the results."""
-    import numpy
+    """Versions, machine and torch threads, stored with the results.
+
+    paper_repro's :func:`~paper_repro.report.environment` plus the processor,
+    torch's threads, the CUDA device and torchvision's version.
+    """
     import torch
 
-    env: dict[str, Any] = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "machine": platform.machine(),
+    env: dict[str, Any] = paper_environment() | {
         "processor": platform.processor(),
-        "platform": platform.platform(),
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     try:
         import torchvision
@@ -253,9 +225,9 @@ def baselines_markdown(doc: dict[str, Any]) -> str:
             g["arch"],
             _METHOD_LABELS.get(g["method"], g["method"]),
             f"{g['target_sparsity']:.0%}" if g["method"] != "dense" else "0%",
-            fmt_pm(g["sparsity"], 4),
-            fmt_pm(g["test_accuracy"], 4),
-            fmt_pm(g["accuracy_after_pruning"], 4) if g["method"] != "dense" else "",
+            fmt_values(g["sparsity"], 4),
+            fmt_values(g["test_accuracy"], 4),
+            fmt_values(g["accuracy_after_pruning"], 4) if g["method"] != "dense" else "",
             f"{statistics.mean(g['nonzero_weights']):.0f}",
         ])
     lines.append(markdown_table(headers, table))
@@ -269,7 +241,7 @@ def baselines_figure(doc: dict[str, Any], path: str | Path) -> Path:
     """Test accuracy against measured sparsity, one panel per architecture."""
     groups = summarise_baselines(doc["rows"])
     archs = list(dict.fromkeys(g["arch"] for g in groups))
-    fig, axes = _subplots(1, len(archs), figsize=(5.5 * len(archs), 4.2), squeeze=False)
+    fig, axes = new_figure(1, len(archs), figsize=(5.5 * len(archs), 4.2), squeeze=False)
     styles = ["o-", "s--", "^-.", "v:", "D-", "x--"]
     for ax, arch in zip(axes[0], archs, strict=True):
         mine = [g for g in groups if g["arch"] == arch]
@@ -292,7 +264,7 @@ def baselines_figure(doc: dict[str, Any], path: str | Path) -> Path:
         ax.legend(fontsize=7)
     if doc["quick"]:
         fig.suptitle("quick run (small subset)", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=90)
 
 
 # --------------------------------------------------------------------------- cost
@@ -371,7 +343,7 @@ def cost_figure(doc: dict[str, Any], path: str | Path) -> Path:
     rows = [r for r in doc["rows"] if r["model"] != "data-only"]
     hidden = list(dict.fromkeys(r["hidden"] for r in rows))
     labels = list(dict.fromkeys(_cost_label(r) for r in rows))
-    fig, (ax_t, ax_m) = _subplots(1, 2, figsize=(12, 4.2))
+    fig, (ax_t, ax_m) = new_figure(1, 2, figsize=(12, 4.2))
     width = 0.8 / max(len(labels), 1)
     for j, label in enumerate(labels):
         xs, ratios, mems = [], [], []
@@ -393,7 +365,7 @@ def cost_figure(doc: dict[str, Any], path: str | Path) -> Path:
     ax_t.legend(fontsize=6, ncol=2)
     ax_t.set_title(f"training time on {doc['dataset']} ({doc['device']})")
     ax_m.set_title("peak memory")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=90)
 
 
 def _cost_label(r: dict[str, Any]) -> str:
@@ -403,25 +375,6 @@ def _cost_label(r: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- statistics
-
-
-def holm(pvalues: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down adjustment (``None`` entries are skipped and stay ``None``).
-
-    Example::
-
-        >>> holm([0.01, 0.04, None, 0.03])
-        [0.03, 0.06, None, 0.06]
-    """
-    index = sorted((i for i, p in enumerate(pvalues) if p is not None),
-                   key=lambda i: pvalues[i])  # type: ignore[arg-type, return-value]
-    m = len(index)
-    out: list[float | None] = [None] * len(pvalues)
-    running = 0.0
-    for rank, i in enumerate(index):
-        running = max(running, min(1.0, (m - rank) * float(pvalues[i])))  # type: ignore[arg-type]
-        out[i] = round(running, 12)
-    return out
 
 
 def _defined(values: Iterable[Any]) -> list[float]:
@@ -462,7 +415,7 @@ def _mean(values: Iterable[Any]) -> float:
 
 def _fmt_ordering(rows: Sequence[dict[str, Any]], key: str = "end") -> str:
     """``mean ± std [mean upper]`` of an orderedness and its certified upper bound."""
-    text = fmt_pm(_defined(r[key] for r in rows), 3)
+    text = fmt_values(_defined(r[key] for r in rows), 3)
     uppers = _defined(r.get(f"{key}_upper") for r in rows)
     exact = all(r.get(f"{key}_exact") for r in rows)
     if exact:
@@ -523,17 +476,17 @@ def _ordering_tests(groups: list[tuple[Any, list[dict[str, Any]]]],
 
 def _accuracy_cells(rs: Sequence[dict[str, Any]]) -> list[str]:
     """Test accuracy, and sparsity with the mean mask value, over seeds."""
-    return [fmt_pm([r["test_accuracy"] for r in rs], 4),
+    return [fmt_values([r["test_accuracy"] for r in rs], 4),
             f"{_mean(r['sparsity'] for r in rs):.3f} ({_mean(r['mask_mean'] for r in rs):.3f})"]
 
 
 def _test_cells(rs: Sequence[dict[str, Any]], t: dict[str, Any]) -> list[str]:
     """p of Δ > none, the excesses over both nulls and the pattern order, with their p."""
     return [_fmt_p(t["p_change"], t["adj_change"]),
-            fmt_pm(_defined(r.get("excess_pattern") for r in rs), 4),
+            fmt_values(_defined(r.get("excess_pattern") for r in rs), 4),
             _fmt_p(t["p_excess"], t["adj_excess"]),
-            fmt_pm(_defined(r.get("excess_all") for r in rs), 4),
-            fmt_pm(_defined(_pattern_order(r) for r in rs), 4),
+            fmt_values(_defined(r.get("excess_all") for r in rs), 4),
+            fmt_values(_defined(_pattern_order(r) for r in rs), 4),
             _fmt_p(t["p_pattern"], t["adj_pattern"])]
 
 
@@ -595,7 +548,7 @@ def complete_markdown(doc: dict[str, Any]) -> str:
             *_accuracy_cells(rs),
             _fmt_ordering(rs, "start"),
             _fmt_ordering(rs),
-            fmt_pm(_defined(r["change"] for r in rs), 3),
+            fmt_values(_defined(r["change"] for r in rs), 3),
             *_test_cells(rs, t),
         ])
     lines.append(markdown_table(headers, table))
@@ -603,7 +556,7 @@ def complete_markdown(doc: dict[str, Any]) -> str:
     if mlps:
         lines += ["", "### The MLP references (same data, batches and epochs)", ""]
         table = [[H, f"{arch} ({role})", recipe, rs[0]["parameters"],
-                  fmt_pm([r["test_accuracy"] for r in rs], 4)]
+                  fmt_values([r["test_accuracy"] for r in rs], 4)]
                  for (H, role, recipe, arch), rs in mlps]
         lines.append(markdown_table(["H", "MLP", "recipe", "parameters", "test accuracy"],
                                     table))
@@ -684,7 +637,7 @@ def complete_figure(doc: dict[str, Any], path: str | Path) -> Path:
     schemes = list(dict.fromkeys(key[2] for key, _ in groups))
     iters = list(dict.fromkeys(key[1] for key, _ in groups))
     lookup = {key: rs for key, rs in groups}
-    fig, axes = _subplots(2, len(hidden), figsize=(5.5 * len(hidden), 7.5), squeeze=False)
+    fig, axes = new_figure(2, len(hidden), figsize=(5.5 * len(hidden), 7.5), squeeze=False)
     width = 0.8 / max(len(schemes), 1)
     for col, H in enumerate(hidden):
         ax_a, ax_o = axes[0][col], axes[1][col]
@@ -717,7 +670,7 @@ def complete_figure(doc: dict[str, Any], path: str | Path) -> Path:
     axes[0][0].legend(fontsize=7)
     if doc["quick"]:
         fig.suptitle("quick run (small subset)", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=90)
 
 
 # --------------------------------------------------------------------------- from MLP
@@ -750,7 +703,7 @@ def embedding_markdown(doc: dict[str, Any]) -> str:
         rs = [r for r in rows if r["model"] == "mlp" and r["stage"] == stage]
         if rs:
             table.append([f"MLP, {stage} ({rs[0]['epochs']} epochs)", "",
-                          fmt_pm([r["test_accuracy"] for r in rs], 4), "", _fmt_ordering(rs),
+                          fmt_values([r["test_accuracy"] for r in rs], 4), "", _fmt_ordering(rs),
                           "", "", "", "", "", ""])
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in complete:
@@ -787,7 +740,7 @@ def embedding_figure(doc: dict[str, Any], path: str | Path) -> Path:
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in complete:
         groups.setdefault(r["scheme"], []).append(r)
-    fig, (ax_o, ax_a) = _subplots(1, 2, figsize=(11, 4.2))
+    fig, (ax_o, ax_a) = new_figure(1, 2, figsize=(11, 4.2))
     for scheme, rs in groups.items():
         epochs = max(len(r["curve"]) for r in rs)
         mean = [_mean(r["curve"][e] for r in rs if e < len(r["curve"])) for e in range(epochs)]
@@ -819,29 +772,10 @@ def embedding_figure(doc: dict[str, Any], path: str | Path) -> Path:
     ax_o.set_title(f"{doc['settings']['arch']} embedded, on {doc['dataset']}")
     if doc["quick"]:
         fig.suptitle("quick run (small subset)", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=90)
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _subplots(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(*args, **kwargs)
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def write_outputs(
