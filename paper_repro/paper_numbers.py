@@ -19,6 +19,8 @@ Example::
 
 from __future__ import annotations
 
+from torch_orderedness import PRUNING_SCHEMES
+
 __all__ = [
     "COLUMNS",
     "COLUMN_LABELS",
@@ -71,9 +73,9 @@ SCHEMES: dict[str, tuple[str | None, float | None]] = {
     "dyn_tril": ("DynamicTrilDamp", 0.8),
 }
 
-#: The parameter name of each scheme in :class:`torch_orderedness.PruneSpec`.
-SCHEME_PARAMETER: dict[str, str] = {"random": "p", "topk": "k", "dyn_topk": "k", "tril": "f",
-                                    "dyn_tril": "f"}
+#: The parameter name of each scheme in :class:`torch_orderedness.PruneSpec` (the paper's
+#: symbol), read from the scheme classes themselves (``PARAMETER``).
+SCHEME_PARAMETER: dict[str, str] = {name: cls.PARAMETER for name, cls in PRUNING_SCHEMES.items()}
 
 INIT_ROWS: tuple[str, ...] = tuple(INITS)
 PRUNING_ROWS: tuple[str, ...] = tuple(SCHEMES)

@@ -75,7 +75,8 @@ def test_result_fields_are_consistent():
 
 
 def test_untrained_sanity_figures_of_the_paper():
-    # NOTES.md: O=1, H=5, iid N(0,1): mean about 0.68 (std 0.05); U(0,1): about 0.66 (0.04).
+    # paper_repro/PAPER_NOTES.md: O=1, H=5, iid N(0,1): mean about 0.68 (std 0.05);
+    # U(0,1): about 0.66 (0.04).
     rng = np.random.default_rng(4)
     normal = np.array([orderedness(rng.standard_normal((6, 8)), outputs=1) for _ in range(300)])
     uniform = np.array([orderedness(rng.random((6, 8)), outputs=1) for _ in range(300)])
