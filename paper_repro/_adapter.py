@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -90,21 +91,29 @@ def _weight_shape(setting: Setting, task) -> tuple[int, int]:  # noqa: ANN001
 
 def _null_draws(setting: Setting, seeds: Sequence[int], weights: list[torch.Tensor],
                 ends: list[float]) -> dict[str, list[list[float]]]:
-    """The metric's null model on every seed's final weight, for both shuffles."""
-    from torch_orderedness import orderedness_null
+    """The metric's null model on every seed's final weight, for both shuffles.
 
-    null: dict[str, list[list[float]]] = {shuffle: [] for shuffle in NULL_SHUFFLES}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "orderedness is undefined", RuntimeWarning)
+    Each seed's copies are drawn from its own generator (seeded with the seed, anew for
+    each shuffle), the draws of :func:`torch_orderedness.orderedness_null`; all copies of
+    all seeds are then solved in one batched call (small matrices share one vectorised DP).
+    """
+    from torch_orderedness import neuron_graph, orderedness
+    from torch_orderedness.metric import shuffle_square
+
+    n = setting.null_samples
+    null: dict[str, list[list[float]]] = {}
+    for shuffle in NULL_SHUFFLES:
+        copies, defined = [], []
         for seed, w, end in zip(seeds, weights, ends, strict=True):
-            for shuffle, draws in null.items():
-                if end != end:  # NaN: no orderedness, no null
-                    draws.append([float("nan")] * setting.null_samples)
-                    continue
-                gen = torch.Generator().manual_seed(seed)
-                model = orderedness_null(w, outputs=1, samples=setting.null_samples,
-                                         generator=gen, shuffle=shuffle)
-                draws.append([float(v) for v in model.samples])
+            defined.append(end == end)  # NaN: no orderedness, no null
+            if end != end:
+                continue
+            square = neuron_graph(w, outputs=1).matrices[0]
+            gen = torch.Generator().manual_seed(seed)
+            copies += [shuffle_square(square, shuffle=shuffle, generator=gen) for _ in range(n)]
+        values = iter(orderedness(np.stack(copies), outputs=1) if copies else ())
+        null[shuffle] = [[float(next(values)) for _ in range(n)] if ok else [float("nan")] * n
+                         for ok in defined]
     return null
 
 

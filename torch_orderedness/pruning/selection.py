@@ -179,6 +179,10 @@ class TopK(_Scheme, prune.BasePruningMethod):
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """Mask like ``t``: ones at the kept magnitudes (per batch item), times ``default_mask``."""
         self._check_tensor(t)
+        return self._mask(t, default_mask)
+
+    def _mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
+        """:meth:`compute_mask` of a checked tensor."""
         scores = _rows(t.detach().abs(), self.batch_dims)
         if self.amount is not None and not self.DYNAMIC:  # torch's own rule and tie-breaking
             keep = _zero_smallest(scores, _prune_count(self.amount, scores.shape[1]))
@@ -273,7 +277,7 @@ class DynamicTopK(TopK):
         self._check_tensor(t)
         whole = _container_mask(self, t)
         if whole is None:
-            return super().compute_mask(t, default_mask)
+            return self._mask(t, default_mask)
         # t holds the entries whose mask is exactly 1; soft entries (0 < m < 1) count as kept
         soft = int(((whole > 0) & (whole < 1)).sum())
         n_keep = min(t.numel(), max(0, self._n_keep(whole.numel()) - soft))

@@ -153,8 +153,7 @@ class InPlacePruner:
         if isinstance(method, RandomPrune) and self.mask is not None:
             _check_finite(weight)
             mask = self.mask
-        else:
-            method._check_tensor(weight)
+        else:  # compute_mask checks the weight (finite, its shape for the scheme)
             mask = method.compute_mask(weight.detach(), torch.ones_like(weight))
             if isinstance(method, RandomPrune):
                 self.mask = mask
