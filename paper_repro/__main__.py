@@ -29,7 +29,7 @@ from paper_repro._adapter import train_setting
 from paper_repro.config import Config
 from paper_repro.parts import render, run_parts
 from paper_repro.report import load_results, save_results
-from paper_repro.runner import Trainer
+from paper_repro.runner import Sweep, SweepFailed, Trainer
 
 __all__ = ["main", "parse_args", "config_from_args", "DEFAULT_OUT"]
 
@@ -44,6 +44,7 @@ _SEEDS_ONLY = {"quick": "--quick", "full": "--full", "seeds": "--seeds",
                "early_stop": "--early-stop", "random_mask": "--random-mask"}
 _REFERENCE_ONLY = {"reference_json": "--reference-json", "rows": "--rows",
                    "columns": "--columns", "trials": "--trials"}
+_SWEEP = {"ray_address": "--ray-address", "resume": "--resume"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -90,6 +91,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="reference protocol: replay only these trials (1..10)")
     p.add_argument("--from-json", type=Path, default=None,
                    help="remake tables and figures from a results.json without training")
+    g = p.add_argument_group("sweeps (the seeds protocol: each setting with its seeds is a job)")
+    g.add_argument("--workers", type=int, default=1,
+                   help="settings trained at once; > 1 runs them as Ray tasks on a local Ray "
+                        "instance with that many CPUs (needs the [ray] extra); default 1: here, "
+                        "one after the other")
+    g.add_argument("--ray-address", default=None,
+                   help="run the settings on an existing Ray cluster (ray start --head prints "
+                        "its address)")
+    g.add_argument("--resume", action="store_true",
+                   help="reuse the runs already written to <out>/jobs/ (an interrupted run "
+                        "loses only the settings in flight)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: the models are tiny, and more threads "
@@ -122,8 +134,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 def _misplaced(args: argparse.Namespace) -> str | None:
     """An error message for options that do not belong to the chosen protocol."""
-    other = _SEEDS_ONLY if args.protocol == "reference" else _REFERENCE_ONLY
+    other = (_SEEDS_ONLY | _SWEEP) if args.protocol == "reference" else _REFERENCE_ONLY
     given = [flag for dest, flag in other.items() if getattr(args, dest) not in (None, False)]
+    if args.protocol == "reference" and args.workers != 1:
+        given.append("--workers")
     if args.protocol == "reference" and args.parts not in (None, ["table1"]):
         given.append("--parts")
     if args.trials is not None and not all(1 <= t <= 10 for t in args.trials):
@@ -197,11 +211,20 @@ def main(argv: Sequence[str] | None = None, trainer: Trainer = train_setting) ->
     if config is None:
         return _run_reference(args)
     out = args.out if args.out is not None else DEFAULT_OUT
+    if args.workers < 1:
+        return _error(f"--workers must be >= 1, got {args.workers}")
+    sweep = Sweep(out / "jobs", workers=args.workers, address=args.ray_address,
+                  resume=args.resume)
     print(f"paper_repro ({config.mode}): parts {', '.join(config.parts)}; Table 1 with "
           f"{config.seeds} seeds, Sine H = {list(config.sine_hidden)}, Random masks "
           f"{config.random_mask.replace('_', ' ')}; writing to {out}")
     t0 = time.perf_counter()
-    runs, timings = run_parts(config, trainer=trainer, progress=not args.no_progress)
+    try:
+        runs, timings = run_parts(config, trainer=trainer, progress=not args.no_progress,
+                                  sweep=sweep)
+    except SweepFailed as err:
+        print(f"python -m paper_repro: error: {err}", file=sys.stderr)
+        return 1
     timings["total training"] = time.perf_counter() - t0
     save_results(out / "results.json", runs, config.to_dict(), timings)
     t1 = time.perf_counter()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from paper_repro import appendix_d, figure2, figure3, table1
 from paper_repro._adapter import train_setting
 from paper_repro.config import Config
-from paper_repro.runner import Run, Setting, Trainer, run_settings
+from paper_repro.runner import Run, Setting, Sweep, Trainer, run_settings
 
 __all__ = ["MODULES", "run_part", "run_parts", "render", "progress_bar"]
 
@@ -53,24 +54,31 @@ def progress_bar(desc: str, enabled: bool) -> Progress:
 
 def run_part(
     part: str, config: Config, trainer: Trainer = train_setting,
-    progress: Progress | None = None,
+    progress: Progress | None = None, sweep: Sweep | None = None,
 ) -> list[Run]:
-    """Train every setting of ``part`` for ``config.seeds_for(part)``: one run per setting."""
+    """Train every setting of ``part`` for ``config.seeds_for(part)``: one run per setting
+    (as the jobs of ``sweep`` when given: written as they finish, resumable, on Ray)."""
     if part not in MODULES:
         raise ValueError(f"part must be one of {tuple(MODULES)}, got {part!r}")
     return run_settings(MODULES[part].settings(config), config.seeds_for(part), trainer,
-                        progress)
+                        progress, sweep)
 
 
 def run_parts(
-    config: Config, trainer: Trainer = train_setting, progress: bool = True, log=print
+    config: Config, trainer: Trainer = train_setting, progress: bool = True, log=print,
+    sweep: Sweep | None = None,
 ) -> tuple[dict[str, list[Run]], dict[str, float]]:
-    """Train every part in ``config.parts``; returns ``(runs, seconds per part)``."""
+    """Train every part in ``config.parts``; returns ``(runs, seconds per part)``.
+
+    With ``sweep``, each part's runs go to ``<sweep.folder>/<part>/``.
+    """
     runs: dict[str, list[Run]] = {}
     timings: dict[str, float] = {}
     for part in config.parts:
         t0 = time.perf_counter()
-        runs[part] = run_part(part, config, trainer, progress_bar(part, progress))
+        own = None if sweep is None else replace(sweep, folder=Path(sweep.folder) / part,
+                                                 progress=progress)
+        runs[part] = run_part(part, config, trainer, progress_bar(part, progress), own)
         timings[part] = time.perf_counter() - t0
         null_s = sum(float(r.extra.get("null_s", 0.0)) for r in runs[part])
         note = ""

@@ -23,7 +23,10 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -35,6 +38,9 @@ __all__ = [
     "Run",
     "Trainer",
     "run_settings",
+    "Sweep",
+    "SweepFailed",
+    "setting_key",
     "seed_list",
     "finite",
 ]
@@ -230,11 +236,51 @@ def finite(values: Sequence[float]) -> list[float]:
 Trainer = Callable[[Setting, Sequence[int]], Run]
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """How :func:`run_settings` runs its settings as a sweep (see :mod:`paper_repro.sweep`).
+
+    Attributes:
+        folder: where each setting's run is written when it finishes (one JSON file each).
+        workers: 1: here, one after the other; more: Ray tasks on a local Ray instance.
+        address: an existing Ray cluster to run on instead.
+        resume: reuse the runs already written in ``folder``.
+        progress: a progress bar over the settings (on a terminal).
+    """
+
+    folder: Any
+    workers: int = 1
+    address: str | None = None
+    resume: bool = False
+    progress: bool = True
+
+
+def setting_key(setting: Setting, seeds: Sequence[int]) -> str:
+    """A file-safe key naming ``setting`` trained for ``seeds`` (its label and a digest)."""
+    text = json.dumps([asdict(setting), list(seeds)], sort_keys=True)
+    label = re.sub(r"[^A-Za-z0-9.()-]+", "_", setting.label).strip("_")
+    return f"{label}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+def _run_job(trainer: Trainer, setting: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """One setting as a sweep job: the run as plain JSON values."""
+    return trainer(Setting(**setting), seeds).to_dict()
+
+
+def _valid(job: Any, result: dict[str, Any]) -> bool:
+    """A saved run is reused only if it is a whole run of the job's setting and seeds."""
+    try:
+        run = Run.from_dict(result)
+    except (TypeError, ValueError, KeyError):
+        return False
+    return setting_key(run.setting, run.seeds) == job.key
+
 def run_settings(
     settings: Sequence[Setting],
     seeds: Sequence[int],
     trainer: Trainer,
     progress: Callable[[Sequence[Setting]], Iterable[Setting]] | None = None,
+    sweep: Sweep | None = None,
 ) -> list[Run]:
     """Train every setting for all ``seeds``: one :class:`Run` per setting, in order.
 
@@ -242,8 +288,15 @@ def run_settings(
         settings: what to train.
         seeds: the seeds of every setting (the same for all: common random numbers).
         trainer: ``trainer(setting, seeds) -> Run``, e.g.
-            :func:`paper_repro._adapter.train_setting`.
-        progress: optional wrapper of the settings (a progress bar).
+            :func:`paper_repro._adapter.train_setting` (a module-level function when
+            the sweep runs on Ray).
+        progress: optional wrapper of the settings (a progress bar), without ``sweep``.
+        sweep: run the settings as the jobs of a sweep: each written when it finishes,
+            resumable, here or on Ray (:class:`Sweep`).  Each job is seeded by its own
+            setting and seeds, so the runs are the same for any executor.
+
+    Raises:
+        RuntimeError: with ``sweep``, some settings failed (the others are written).
 
     Example::
 
@@ -253,4 +306,25 @@ def run_settings(
         [[0.0, 0.0]]
     """
     todo = list(settings)
-    return [trainer(s, list(seeds)) for s in (progress(todo) if progress else todo)]
+    if sweep is None:
+        return [trainer(s, list(seeds)) for s in (progress(todo) if progress else todo)]
+    from paper_repro.sweep import Job, run_jobs
+
+    keys = [setting_key(s, seeds) for s in todo]
+    jobs = [Job(k, s.label, _run_job, (trainer, asdict(s), list(seeds)))
+            for k, s in zip(keys, todo, strict=True)]
+    done = run_jobs(jobs, sweep.folder, workers=sweep.workers, address=sweep.address,
+                    resume=sweep.resume, progress=sweep.progress, valid=_valid,
+                    desc="settings")
+    if not done.ok:
+        raise SweepFailed(done.failed)
+    return [Run.from_dict(done.results[k]) for k in keys]
+
+
+class SweepFailed(RuntimeError):
+    """Settings of a sweep raised; the others were written."""
+
+    def __init__(self, failed: dict[str, str]) -> None:
+        self.failed = dict(failed)
+        super().__init__(f"{len(failed)} setting(s) failed:\n" + "\n".join(
+            f"  {message}" for message in failed.values()))

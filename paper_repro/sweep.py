@@ -93,7 +93,7 @@ def _path(folder: Path, key: str) -> Path:
     return folder / f"{key}.json"
 
 
-def _load(folder: Path, job: Job, valid: Callable[[dict[str, Any]], bool] | None
+def _load(folder: Path, job: Job, valid: Callable[[Job, dict[str, Any]], bool] | None
           ) -> dict[str, Any] | None:
     """A job's saved result if it is there, readable and valid; else ``None``."""
     try:
@@ -103,7 +103,7 @@ def _load(folder: Path, job: Job, valid: Callable[[dict[str, Any]], bool] | None
     if not isinstance(data, dict) or data.get("key") != job.key:
         return None
     result = data.get("result")
-    if not isinstance(result, dict) or (valid is not None and not valid(result)):
+    if not isinstance(result, dict) or (valid is not None and not valid(job, result)):
         return None
     return result
 
@@ -207,7 +207,7 @@ def _run_ray(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar, wor
 
 def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: int = 1,
              address: str | None = None, resume: bool = False, progress: bool = True,
-             valid: Callable[[dict[str, Any]], bool] | None = None, desc: str = "jobs"
+             valid: Callable[[Job, dict[str, Any]], bool] | None = None, desc: str = "jobs"
              ) -> SweepResult:
     """Run ``jobs``, writing each result to ``<folder>/<key>.json`` when it finishes.
 
@@ -220,7 +220,7 @@ def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: in
             it); the jobs run there, as many at once as it has CPUs.
         resume: skip jobs whose result files are there and valid.
         progress: a progress bar over the jobs (only on a terminal).
-        valid: an extra test a saved result must pass to be reused.
+        valid: an extra test ``valid(job, result)`` a saved result must pass to be reused.
         desc: the progress bar's label.
 
     Returns:

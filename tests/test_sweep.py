@@ -51,7 +51,7 @@ def test_results_are_written_per_job_and_resume_skips_them(tmp_path) -> None:
     assert run_jobs(jobs(), tmp_path, progress=False).ran == 6
     # a result the caller says is invalid is run again
     assert run_jobs(jobs(), tmp_path, resume=True, progress=False,
-                    valid=lambda r: r["value"] != 9).ran == 1
+                    valid=lambda job, r: r["value"] != 9).ran == 1
 
 
 def test_a_failing_job_is_reported_and_the_others_complete(tmp_path) -> None:
@@ -141,3 +141,77 @@ def test_mnist_complete_on_ray_resumable_with_the_same_numbers(mnist_files: Path
         if p.name in finished:
             assert p.stat().st_mtime_ns == finished[p.name]
     assert _rows(tmp_path / "three") == _rows(tmp_path / "one")
+
+
+# --------------------------------------------------------------------------- paper_repro
+
+
+class Interrupted(BaseException):
+    """Stands in for a kill: not an Exception, so the sweep does not catch it."""
+
+
+def _counting(limit: int | None, calls: list):  # noqa: ANN202
+    from paper_repro.testing import fake_trainer
+
+    def trainer(setting, seeds):  # noqa: ANN001, ANN202
+        if limit is not None and len(calls) == limit:
+            raise Interrupted
+        calls.append(setting.label)
+        return fake_trainer(setting, seeds)
+
+    return trainer
+
+
+def _failing_trainer(setting, seeds):  # noqa: ANN001, ANN202
+    from paper_repro.testing import fake_trainer
+
+    if setting.scheme == "tril" and setting.task == "sine":
+        raise RuntimeError("no Sine today")
+    return fake_trainer(setting, seeds)
+
+
+def _table1(out: Path) -> dict:
+    doc = json.loads((out / "results.json").read_text())
+    return {json.dumps(r["setting"], sort_keys=True): (r["start"], r["end"], r["null"])
+            for r in doc["runs"]["table1"]}
+
+
+ARGS = ["--parts", "table1", "--seeds", "3", "--null-samples", "2", "--no-progress"]
+
+
+def test_paper_repro_resumes_an_interrupted_sweep_running_only_what_is_left(tmp_path) -> None:
+    from paper_repro.__main__ import main
+
+    whole: list = []
+    assert main([*ARGS, "--out", str(tmp_path / "whole")], trainer=_counting(None, whole)) == 0
+    first: list = []
+    with pytest.raises(Interrupted):
+        main([*ARGS, "--out", str(tmp_path / "cut")], trainer=_counting(9, first))
+    written = sorted(p.name for p in (tmp_path / "cut" / "jobs" / "table1").glob("*.json"))
+    assert len(written) == 9
+    rest: list = []
+    assert main([*ARGS, "--out", str(tmp_path / "cut"), "--resume"],
+                trainer=_counting(None, rest)) == 0
+    assert len(rest) == len(whole) - 9 and not set(rest) & set(first)  # only what was left
+    assert _table1(tmp_path / "cut") == _table1(tmp_path / "whole")
+
+
+def test_paper_repro_reports_a_failing_setting_and_writes_the_others(tmp_path, capsys) -> None:
+    from paper_repro.__main__ import main
+
+    assert main([*ARGS, "--out", str(tmp_path)], trainer=_failing_trainer) == 1
+    err = capsys.readouterr().err
+    assert "setting(s) failed" in err and "sine/default/tril(0.8)" in err
+    assert "RuntimeError: no Sine today" in err
+    files = list((tmp_path / "jobs" / "table1").glob("*.json"))
+    assert len(files) == 23 and not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.slow
+def test_paper_repro_on_ray_gives_the_per_seed_numbers_of_one_worker(tmp_path) -> None:
+    from paper_repro.__main__ import main
+
+    args = ["--parts", "table1", "--seeds", "2", "--null-samples", "2", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    assert main([*args, "--out", str(tmp_path / "two"), "--workers", "2"]) == 0
+    assert _table1(tmp_path / "one") == _table1(tmp_path / "two")

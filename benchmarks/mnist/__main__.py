@@ -244,7 +244,7 @@ def _sweep_complete(args: argparse.Namespace, data: data_mod.MNISTData, cfg: Com
             for key, label, params in complete_jobs(cfg)]
     done = run_jobs(jobs, Path(args.out) / "jobs" / stem, workers=args.workers,
                     address=args.ray_address, resume=args.resume, progress=show,
-                    valid=lambda r: isinstance(r.get("rows"), list), desc="complete")
+                    valid=lambda job, r: isinstance(r.get("rows"), list), desc="complete")
     if done.skipped:
         print(f"complete: {done.skipped} of {len(jobs)} jobs found done (--resume), "
               f"{done.ran} run now")
