@@ -44,7 +44,6 @@ _SEEDS_ONLY = {"quick": "--quick", "full": "--full", "seeds": "--seeds",
                "early_stop": "--early-stop", "random_mask": "--random-mask"}
 _REFERENCE_ONLY = {"reference_json": "--reference-json", "rows": "--rows",
                    "columns": "--columns", "trials": "--trials"}
-_SWEEP = {"ray_address": "--ray-address", "resume": "--resume"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -134,10 +133,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 def _misplaced(args: argparse.Namespace) -> str | None:
     """An error message for options that do not belong to the chosen protocol."""
-    other = (_SEEDS_ONLY | _SWEEP) if args.protocol == "reference" else _REFERENCE_ONLY
+    other = _SEEDS_ONLY if args.protocol == "reference" else _REFERENCE_ONLY
     given = [flag for dest, flag in other.items() if getattr(args, dest) not in (None, False)]
-    if args.protocol == "reference" and args.workers != 1:
-        given.append("--workers")
     if args.protocol == "reference" and args.parts not in (None, ["table1"]):
         given.append("--parts")
     if args.trials is not None and not all(1 <= t <= 10 for t in args.trials):
@@ -178,7 +175,14 @@ def _run_reference(args: argparse.Namespace) -> int:
         return _error(str(err))
     print(f"paper_repro (reference protocol): replaying {runs.source} into {out}")
     t0 = time.perf_counter()
-    replays = reference.replay(runs, args.rows, args.columns, args.trials, log=print)
+    sweep = Sweep(out / "jobs" / "reference", workers=args.workers, address=args.ray_address,
+                  resume=args.resume, progress=not args.no_progress)
+    try:
+        replays = reference.replay(runs, args.rows, args.columns, args.trials, log=print,
+                                   sweep=sweep, path=args.reference_json)
+    except SweepFailed as err:
+        print(f"python -m paper_repro: error: {err}", file=sys.stderr)
+        return 1
     timings = {"replay": time.perf_counter() - t0}
     reference.save_replays(out / "results.json", replays, runs, timings)
     cells = reference.build(replays)
@@ -201,6 +205,8 @@ def main(argv: Sequence[str] | None = None, trainer: Trainer = train_setting) ->
         return _error(message)
     if args.threads < 1:
         return _error(f"--threads must be >= 1, got {args.threads}")
+    if args.workers < 1:
+        return _error(f"--workers must be >= 1, got {args.workers}")
     try:
         config = config_from_args(args) if args.protocol == "seeds" else None
     except ValueError as err:
@@ -211,8 +217,6 @@ def main(argv: Sequence[str] | None = None, trainer: Trainer = train_setting) ->
     if config is None:
         return _run_reference(args)
     out = args.out if args.out is not None else DEFAULT_OUT
-    if args.workers < 1:
-        return _error(f"--workers must be >= 1, got {args.workers}")
     sweep = Sweep(out / "jobs", workers=args.workers, address=args.ray_address,
                   resume=args.resume)
     print(f"paper_repro ({config.mode}): parts {', '.join(config.parts)}; Table 1 with "

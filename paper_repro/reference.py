@@ -374,12 +374,40 @@ def replay_trial(cell: ReferenceCell, trial: int) -> TrialReplay:
                        t.final_loss, error, wall)
 
 
+#: Reference runs read by :func:`replay_cell_job` in this process (a sweep's worker reads
+#: the file once, not once per job), by path.
+LOADED: dict[str, ReferenceRuns] = {}
+
+
+def replay_cell_job(path: str | None, row: str, column: str, trials: list[int] | None
+                    ) -> dict[str, Any]:
+    """One cell's trials as a sweep job: ``{"trials": [TrialReplay fields, ...]}``."""
+    key = str(path)
+    if key not in LOADED:
+        LOADED[key] = load(path)
+    cell = LOADED[key].cell(row, column)
+    numbers = [t.trial for t in cell.trials] if trials is None else list(trials)
+    return {"trials": [asdict(replay_trial(cell, n)) for n in numbers]}
+
+
+def _log_cell(log: Callable[[str], None] | None, row: str, column: str,
+              done: Sequence[TrialReplay], seconds: float) -> None:
+    if log is None or not done:
+        return
+    worst = max(max(abs(r.start - r.reference_start), abs(r.end - r.reference_end))
+                for r in done)
+    log(f"{row} / {column}: {len(done)} trials in {seconds:.1f} s, "
+        f"largest |replayed - recorded| orderedness {worst:.1e}")
+
+
 def replay(
     runs: ReferenceRuns,
     rows: Iterable[str] | None = None,
     columns: Iterable[str] | None = None,
     trials: Iterable[int] | None = None,
     log: Callable[[str], None] | None = None,
+    sweep: Any = None,
+    path: str | Path | None = None,
 ) -> list[TrialReplay]:
     """Replay the chosen trials (default: all 10) of the chosen cells (default: all 27).
 
@@ -390,22 +418,50 @@ def replay(
         columns: of ``"untrained"``, ``"xor"``, ``"sine"``.
         trials: 1-based trial numbers.
         log: called with one line per cell.
+        sweep: a :class:`paper_repro.runner.Sweep`: each cell is one job of a sweep
+            (written when done, resumable, on Ray when asked), reading the runs from
+            ``path`` (the file :func:`load` read; ``None``: the repository's copy).
+
+    Raises:
+        RuntimeError: with ``sweep``, some cells failed (the others are written).
     """
     rows = list(_ROW_OF) if rows is None else list(rows)
     columns = list(COLUMNS) if columns is None else list(columns)
+    chosen = None if trials is None else list(trials)
+    cells = [(row, column) for row in rows for column in columns]
+    if sweep is not None:
+        return _replay_sweep(cells, chosen, sweep, path, log)
     out: list[TrialReplay] = []
-    for row in rows:
-        for column in columns:
-            cell = runs.cell(row, column)
-            numbers = [t.trial for t in cell.trials] if trials is None else list(trials)
-            t0 = time.perf_counter()
-            done = [replay_trial(cell, n) for n in numbers]
-            out += done
-            if log is not None:
-                worst = max(max(abs(r.start - r.reference_start), abs(r.end - r.reference_end))
-                            for r in done)
-                log(f"{row} / {column}: {len(done)} trials in {time.perf_counter() - t0:.1f} s, "
-                    f"largest |replayed - recorded| orderedness {worst:.1e}")
+    for row, column in cells:
+        cell = runs.cell(row, column)
+        numbers = [t.trial for t in cell.trials] if chosen is None else chosen
+        t0 = time.perf_counter()
+        done = [replay_trial(cell, n) for n in numbers]
+        out += done
+        _log_cell(log, row, column, done, time.perf_counter() - t0)
+    return out
+
+
+def _replay_sweep(cells: list[tuple[str, str]], trials: list[int] | None, sweep: Any,
+                  path: str | Path | None, log: Callable[[str], None] | None
+                  ) -> list[TrialReplay]:
+    from paper_repro.runner import SweepFailed
+    from paper_repro.sweep import Job, run_jobs
+
+    source = None if path is None else str(Path(path).resolve())
+    suffix = "all" if trials is None else "-".join(map(str, trials))
+    jobs = [Job(f"{row}-{column}-trials-{suffix}", f"{row} / {column}", replay_cell_job,
+                (source, row, column, trials)) for row, column in cells]
+    done = run_jobs(jobs, sweep.folder, workers=sweep.workers, address=sweep.address,
+                    resume=sweep.resume, progress=sweep.progress,
+                    valid=lambda job, r: isinstance(r.get("trials"), list), desc="cells")
+    if not done.ok:
+        raise SweepFailed(done.failed)
+    out: list[TrialReplay] = []
+    for (row, column), job in zip(cells, jobs, strict=True):
+        replays = [TrialReplay(**t) for t in done.results[job.key]["trials"]]
+        _log_cell(log, row, column, replays, sum(r.wall_s for r in replays))
+        out += replays
     return out
 
 

@@ -301,6 +301,15 @@ def test_cli_replays_a_cell_and_writes_the_table(tmp_path, one_thread):
     assert "within 1e-05: 20 of 20" in md
     replays, doc = reference.load_replays(out / "results.json")
     assert len(replays) == 20 and doc["sha256"] == reference.SHA256
+    # every cell is a sweep job, written when it is done; --resume reuses them
+    jobs = sorted(p.name for p in (out / "jobs" / "reference").glob("*.json"))
+    assert jobs == ["dyn_tril-untrained-trials-all.json", "tril-untrained-trials-all.json"]
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "jobs" / "reference").glob("*.json")}
+    assert main(["--protocol", "reference", "--rows", "tril", "dyn_tril", "--columns",
+                 "untrained", "--out", str(out), "--resume"]) == 0
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())  # not run again
+    again, _ = reference.load_replays(out / "results.json")
+    assert [(r.row, r.trial, r.end) for r in again] == [(r.row, r.trial, r.end) for r in replays]
 
 
 # --------------------------------------------------------------------------- shared masks
