@@ -803,3 +803,32 @@ def test_a_fixed_random_mask_is_used_for_every_seed() -> None:
         PruneSpec("topk", k=0.5, mask=mask)
     with pytest.raises(ValueError, match="0s and 1s"):
         PruneSpec("random", p=0.5, mask=mask * 0.5)
+
+
+def test_without_the_metric_any_model_still_logs_its_parameters() -> None:
+    def bn_mlp(generator=None):  # noqa: ANN001, ANN202
+        return nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Sigmoid(), nn.Linear(4, 1))
+
+    seen = []
+
+    class Log:
+        def log_scalars(self, step, values):  # noqa: ANN001, ANN202
+            pass
+
+        def log_parameters(self, step, params):  # noqa: ANN001, ANN202
+            seen.append((step, sorted(params)))
+
+        def log_ordering(self, step, weight, permutation):  # noqa: ANN001, ANN202
+            raise AssertionError("nothing was measured")
+
+        def log_hparams(self, hparams, metrics):  # noqa: ANN001, ANN202
+            pass
+
+        def close(self) -> None:
+            pass
+
+    train(bn_mlp, xor(), seed=0, steps=3, measure_orderedness=False, logger=Log())
+    names = ["0.bias", "0.weight", "1.bias", "1.weight", "3.bias", "3.weight"]
+    assert seen == [(0, names), (3, names)]
+    with pytest.raises(TypeError, match="measure_orderedness=False"):
+        train(bn_mlp, xor(), seed=0, steps=3)

@@ -31,7 +31,7 @@ from torch_orderedness.metric import Ordering
 from torch_orderedness.training.data import LoaderData, TensorData
 from torch_orderedness.training.modes import SpecPruning
 from torch_orderedness.training.monitor import OrderednessMonitor, as_loggers
-from torch_orderedness.training.plan import Plan, make_optimizer
+from torch_orderedness.training.plan import Plan, make_optimizer, model_dtype
 from torch_orderedness.training.pruner import reparametrized_names
 from torch_orderedness.training.results import TrainResult, _mean_defined, _nan_if_none
 from torch_orderedness.training.seeds import SeedGenerators
@@ -58,13 +58,6 @@ class Prepared:
     monitor: OrderednessMonitor
 
 
-def _float_dtype(model: nn.Module) -> tuple[torch.dtype, torch.device]:
-    for t in list(model.parameters()) + list(model.buffers()):
-        if t.is_floating_point():
-            return t.dtype, t.device
-    return torch.get_default_dtype(), torch.device("cpu")
-
-
 def _param_names(model: nn.Module) -> tuple[str, ...]:
     """Parameter names, with torch's ``<name>_orig`` read as ``<name>`` (the masked weight)."""
     masked = reparametrized_names(model)
@@ -83,15 +76,23 @@ def snapshot(model: nn.Module, names: Sequence[str], members: int | None
 
 def _monitor(plan: Plan, model: nn.Module, seeds: Sequence[int | None],
              members: int | None) -> OrderednessMonitor:
-    labels = [f"seed {s}" for s in seeds] if members is not None else [f"seed {seeds[0]}"]
+    monitor = OrderednessMonitor(model, every=plan.orderedness_every or _NEVER,
+                                 options=plan.orderedness_options)
+    if len(monitor.labels) == len(seeds):
+        monitor.labels = tuple(f"seed {s}" for s in seeds)
+    elif plan.measure:
+        raise TypeError(f"the orderedness of a {type(model).__name__} is {len(monitor.labels)} "
+                        "numbers, not one per seed; pass measure_orderedness=False")
+    return monitor
+
+
+def _start(plan: Plan, monitor: OrderednessMonitor, count: int) -> tuple[Ordering | None, ...]:
+    if not plan.measure:
+        return (None,) * count
     try:
-        return OrderednessMonitor(model, every=plan.orderedness_every or _NEVER,
-                                  options=plan.orderedness_options, labels=labels)
-    except (TypeError, ValueError) as e:
-        if not plan.measure:  # histograms only: any module will do
-            return OrderednessMonitor(torch.zeros(1, 1), every=_NEVER)
-        raise type(e)(f"the orderedness of a {type(model).__name__} is not one number per "
-                      f"seed ({e}); pass measure_orderedness=False") from None
+        return monitor.evaluate()
+    except TypeError as e:
+        raise TypeError(f"{e}; or pass measure_orderedness=False") from None
 
 
 def prepare(plan: Plan, model: nn.Module, members: int | None,
@@ -101,10 +102,10 @@ def prepare(plan: Plan, model: nn.Module, members: int | None,
 
     Changes nothing in the model (the data are moved to the model's device).
     """
-    dtype, device = _float_dtype(model)
+    dtype, device = model_dtype(model)
     data = plan.data.to(device, dtype) if isinstance(plan.data, TensorData) else plan.data
     monitor = _monitor(plan, model, seeds, members)
-    start = monitor.evaluate() if plan.measure else (None,) * (members or 1)
+    start = _start(plan, monitor, members or 1)
     names = _param_names(model)
     pruned = tuple(dict.fromkeys(spec.name for spec in plan.specs))
     return Prepared(model, members, data, device, dtype, pruned, names, start,

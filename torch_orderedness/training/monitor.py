@@ -98,7 +98,10 @@ def _view(target: object, outputs: int | None) -> _View | None:
         stacked = torch.from_numpy(np.stack(graph.matrices))
         return _View(stacked, graph.outputs, 0, graph.names, True)
     if isinstance(target, (nn.Sequential, nn.Linear, list, tuple)):
-        layout = parse_mlp(target)
+        try:
+            layout = parse_mlp(target)
+        except (TypeError, ValueError):  # not an MLP of nn.Linear layers: ordering() decides
+            return None
         return _View(mlp_weight(layout).unsqueeze(0), layout.sizes[-1], layout.sizes[0],
                      ("mlp",), True)
     if isinstance(target, nn.Module):

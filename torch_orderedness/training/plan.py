@@ -189,18 +189,21 @@ def check_specs(specs: Sequence[PruneSpec], model: nn.Module, members: int | Non
                              f"{tuple(spec.mask.shape)}, the parameter {tuple(own)}")
 
 
-def _float_dtype(model: nn.Module, fallback: torch.dtype) -> tuple[torch.dtype, torch.device]:
+def model_dtype(model: nn.Module, fallback: torch.dtype | None = None
+                ) -> tuple[torch.dtype, torch.device]:
+    """The dtype and device of the model's first floating-point tensor (else the fallback,
+    torch's default dtype, on the CPU): where its data must go."""
     for t in list(model.parameters()) + list(model.buffers()):
         if t.is_floating_point():
             return t.dtype, t.device
-    return fallback, torch.device("cpu")
+    return fallback or torch.get_default_dtype(), torch.device("cpu")
 
 
 def _dry_run(plan: Plan, model: nn.Module, members: int | None) -> None:
     """The model and the loss on the first batch, in eval mode and without gradients."""
     if not isinstance(plan.data, TensorData):
         return  # a loader's first batch is read by the first step (its order is the loader's)
-    dtype, device = _float_dtype(model, plan.data.inputs.dtype)
+    dtype, device = model_dtype(model, plan.data.inputs.dtype)
     x, y = plan.data.first_batch()
     x, y = x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
     if members is not None:
@@ -272,8 +275,3 @@ def make_optimizer(plan: Plan, model: nn.Module) -> torch.optim.Optimizer | None
             "optimizer.step() after one backward pass; use an optimizer such as Adam or SGD"
         )
     return optimizer
-
-
-def labels(seeds: Sequence[int | None]) -> list[str]:
-    """How seeds are named in messages."""
-    return [f"seed {s}" for s in seeds]
