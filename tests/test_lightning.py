@@ -191,3 +191,28 @@ def test_orderedness_logging_writes_scalars_image_and_histograms(tmp_path) -> No
     assert [e.step for e in events.Images("weight/ordered")] == [0, 2, 4, 5]
     assert "params/weight" in events.Tags()["histograms"]
     assert [s for s, _ in monitor.monitor.history] == [0, 2, 4, 5]
+
+
+def test_in_place_callback_resumes_from_a_lightning_checkpoint(tmp_path) -> None:
+    spec = PruneSpec("random", "layer.weight", p=0.5)
+
+    def trainer(epochs: int, seed: int = 11) -> pl.Trainer:
+        return pl.Trainer(max_epochs=epochs, callbacks=[InPlacePruning(spec, progress="epoch",
+                                                                       seed=seed)],
+                          logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                          enable_model_summary=False, accelerator="cpu", devices=1,
+                          default_root_dir=tmp_path)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        whole = Module(seed=8)
+        trainer(6).fit(whole, loader())
+        first = trainer(3)
+        first.fit(Module(seed=8), loader())
+        first.save_checkpoint(tmp_path / "half.ckpt")
+        # other initial weights and another mask seed: only the checkpoint (model, optimiser
+        # and the callback's state, Random's mask) can give the uninterrupted run back
+        resumed = Module(seed=99)
+        trainer(6, seed=12).fit(resumed, loader(), ckpt_path=tmp_path / "half.ckpt")
+    torch.testing.assert_close(resumed.layer.weight, whole.layer.weight)
+    assert int((whole.layer.weight == 0).sum()) > 10  # Random's mask, restored with the state
