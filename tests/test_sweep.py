@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -101,6 +100,23 @@ def _rows(folder: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in timing} for r in doc["rows"]]
 
 
+#: Runs ``python -m benchmarks.mnist <argv>`` in this process and kills it (SIGKILL) when
+#: its third job starts.
+_KILL_AT_THIRD_JOB = """
+import os, runpy, signal, sys
+import benchmarks.mnist.complete as complete
+run_job, started = complete.run_job, []
+def dying(*args, **kwargs):
+    if len(started) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    started.append(1)
+    return run_job(*args, **kwargs)
+complete.run_job = dying
+sys.argv = ["benchmarks.mnist", *sys.argv[1:]]
+runpy.run_module("benchmarks.mnist", run_name="__main__")
+"""
+
+
 @pytest.fixture()
 def mnist_files(tmp_path: Path) -> Path:
     from test_mnist_bench import synthetic, write_all
@@ -120,18 +136,15 @@ def test_mnist_complete_on_ray_resumable_with_the_same_numbers(mnist_files: Path
                          capture_output=True, text=True, timeout=600)
     assert two.returncode == 0, two.stderr
     assert _rows(tmp_path / "one") == _rows(tmp_path / "two")
-    # kill a sweep once two of its six jobs are written, then resume it
+    # a sweep killed (SIGKILL) as its third of six jobs starts, then resumed: the kill comes
+    # from inside the run, so the point of death does not depend on the machine's speed
     jobs_dir = tmp_path / "three" / "jobs"
-    proc = subprocess.Popen(_mnist_args(tmp_path, "three"), cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list(jobs_dir.glob("*/*.json"))) < 2:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    killed = subprocess.run([sys.executable, "-c", _KILL_AT_THIRD_JOB,
+                             *_mnist_args(tmp_path, "three")[3:]], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     finished = {p.name: p.stat().st_mtime_ns for p in jobs_dir.glob("*/*.json")}
-    assert 2 <= len(finished) < 6
+    assert len(finished) == 2
     resumed = subprocess.run(_mnist_args(tmp_path, "three", "--resume"), cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
