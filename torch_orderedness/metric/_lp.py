@@ -172,6 +172,8 @@ class TriangleLP:
         self._codes: set[int] = set()
         self._blocks: list[sp.csr_matrix] = []
         self._G: sp.csr_matrix | None = None
+        # solves in a row each triangle has had no dual value (both of its rows)
+        self.idle = np.zeros(0, dtype=np.int64)
         self.rounds = 0
         cls = _highs_class() if warm else None
         self._highs = None if cls is None else self._make_highs(cls)
@@ -203,6 +205,7 @@ class TriangleLP:
             return 0
         self._codes.update(int(k) for k in codes[fresh].tolist())
         self.triples = np.concatenate([self.triples, t])
+        self.idle = np.concatenate([self.idle, np.zeros(len(t), dtype=np.int64)])
         rows = triangle_rows(self.n, t)
         self._blocks.append(rows)
         self._G = None
@@ -213,6 +216,31 @@ class TriangleLP:
                 rows.data,
             )
         return int(len(t))
+
+    def note(self, mu: np.ndarray) -> None:
+        """Count, per triangle, the solves in a row where neither of its rows had a dual value
+        (``mu``: the dual values of a finished solve, one per row held)."""
+        used = (np.asarray(mu).reshape(-1, 2) > 0).any(axis=1)
+        self.idle = np.where(used, 0, self.idle + 1)
+
+    def purge(self, max_idle: int) -> int:
+        """Drop the triangles idle in more than ``max_idle`` solves in a row (they come back
+        when violated again); returns how many. Fewer rows make each simplex iteration
+        cheaper: the nodes of a branch and bound add cuts no other node needs."""
+        drop = self.idle > max_idle
+        if not drop.any():
+            return 0
+        keep = ~drop
+        gone = self.triples[drop]
+        codes = ((gone[:, 0] * self.n) + gone[:, 1]) * self.n + gone[:, 2]
+        self._codes.difference_update(int(k) for k in codes.tolist())
+        rows = np.flatnonzero(np.repeat(drop, 2)).astype(np.int32)
+        self.triples, self.idle = self.triples[keep], self.idle[keep]
+        self._G = self.G[np.flatnonzero(np.repeat(keep, 2))]
+        self._blocks = [self._G]
+        if self._highs is not None:
+            self._highs.deleteRows(rows.size, rows)
+        return int(drop.sum())
 
     @property
     def G(self) -> sp.csr_matrix:
@@ -322,6 +350,8 @@ class TriangleLP:
             value = self.bound(mu)
             if value >= best:
                 best, mu_best = value, mu
+            if optimal:
+                self.note(mu)
             if best >= upper or not optimal or x is None or _past(deadline):
                 return best, x, mu_best, False
             new = self.violated(x, per_round)

@@ -45,7 +45,14 @@ __all__: list[str] = []
 # Sets up to this size get their cheapest internal order from the subset DP.
 _EXACT_PREFIX = 14
 # Dual simplex iterations of a node's first solves: enough to rule most nodes out.
-_EARLY = (60, 250)
+_EARLY = (100, 400)
+# From this many vertices the root improves the incumbent before its DP: runs of the
+# iterated local search, rounds each.
+_IMPROVE_N = 28
+_IMPROVE_RUNS = 12
+_IMPROVE_ROUNDS = 100
+# A triangle without a dual value in this many node solves in a row leaves the LP.
+_MAX_IDLE = 8
 # Triangles added per round and vertex: at the root (dense matrices need thousands) and at
 # the nodes (a few).
 _ROOT_CUTS = 50
@@ -128,6 +135,7 @@ def _expand(tree: _Tree, prefix: tuple[int, ...], bound0: float) -> None:
 
     lp, a, n = tree.lp, tree.a, tree.n
     p = np.array(prefix, dtype=np.int64)
+    lp.purge(_MAX_IDLE)
     lp.set_box(*tree.box(p))
     bound, x, mu, _ = lp.solve(upper=tree.best_cost - tree.tol, deadline=tree.deadline,
                                early=_EARLY if prefix else (),
@@ -138,11 +146,10 @@ def _expand(tree: _Tree, prefix: tuple[int, ...], bound0: float) -> None:
     if _past(tree.deadline):
         tree.push(bound, prefix)  # unfinished: back into the open nodes
         return
-    if x is not None and prefix == ():
-        from torch_orderedness.metric.ilp import _is_integral, _order_from_x
-
-        if _is_integral(x):
-            tree.offer(_order_from_x(n, x))
+    if prefix == ():
+        _improve_at_root(tree, x)
+        if tree.ruled_out(bound):
+            return
     K, R, terms = lp.decomposition(mu)
     charged = _charged(p, n, terms)
     tol = tree.tol + 1e-12 * (abs(K) + float(R.sum()) + float(terms[3].sum()))
@@ -166,6 +173,24 @@ def _expand(tree: _Tree, prefix: tuple[int, ...], bound0: float) -> None:
         child_bound = max(bound, K + float(charge) - saved)
         if not tree.ruled_out(child_bound):
             tree.push(child_bound, child)
+
+
+def _improve_at_root(tree: _Tree, x: np.ndarray | None) -> None:
+    """A better incumbent before the DP: the LP's order if integral; on larger matrices a
+    few more runs of the local search (the DP keeps far fewer sets under a lower cost:
+    dense n = 36, seed 1 of the portfolio: 390 000 sets at most with the optimum, past
+    1.2 million with the default search's order, 0.25 % dearer)."""
+    from torch_orderedness.metric.ilp import _is_integral, _order_from_x
+    from torch_orderedness.metric.search import improve_order
+
+    if x is not None and _is_integral(x):
+        tree.offer(_order_from_x(tree.n, x))
+    if tree.n >= _IMPROVE_N:
+        left = None if tree.deadline is None else tree.deadline - time.perf_counter()
+        deadline = None if left is None else time.perf_counter() + 0.1 * left
+        perm, _ = improve_order(tree.a, tree.best, runs=_IMPROVE_RUNS,
+                                restarts=_IMPROVE_ROUNDS, deadline=deadline)
+        tree.offer(perm)
 
 
 def _past(deadline: float | None) -> bool:

@@ -244,15 +244,16 @@ def _prefix_search(
     for layer in range(n - prefix.size):
         if deadline is not None and time.perf_counter() > deadline:
             return _Search("gave up", first=first)
-        total_r = inc_r + g_r[:, None]
-        s, v = np.nonzero((member == 0) & (total_r <= budget))
+        ok = inc_r <= (budget - g_r)[:, None]
+        ok &= member == 0
+        s, v = np.nonzero(ok)
+        del ok
+        cand_r = g_r[s] + inc_r[s, v]
         if layer == 0:
-            first = (v.copy(), total_r[0, v].copy())
+            first = (v.copy(), cand_r.copy())
         if s.size == 0:
             return _Search("none", first=first)
         cand_a = g_a[s] + inc_a[s, v]
-        cand_r = total_r[s, v]
-        del total_r
         new = keys[s]
         new[np.arange(s.size), word_of[v]] |= bit_of[v]
         order, starts = _unique_rows(new)
@@ -266,11 +267,15 @@ def _prefix_search(
         keep = np.ones(hit.size, dtype=bool)
         keep[1:] = group[hit[1:]] != group[hit[:-1]]
         hit = hit[keep]
+        # the new layer ordered by the vertex added: each group's updates are slices
+        by_vertex = np.argsort(v[hit], kind="stable")
+        hit = hit[by_vertex]
         parent, added = s[hit], v[hit]
         history.append((parent, added))
-        keys, g_a = new[starts], best_a
-        g_r = np.minimum.reduceat(cand_r, starts)
-        del new, cand_a, cand_r, s, v, group
+        keys = new[starts[by_vertex]]
+        g_a = best_a[by_vertex]
+        g_r = np.minimum.reduceat(cand_r, starts)[by_vertex]
+        del new, cand_a, cand_r, s, v, group, best_a
         advanced = _advance(A, member, inc_a, inc_r, parent, added, step, charges, deadline)
         if advanced is None:
             return _Search("gave up", first=first)
@@ -285,21 +290,20 @@ def _advance(
     deadline: float | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The next layer's members and increments from each new set's parent and added vertex
-    (``None`` past the deadline)."""
-    parent_member = member[parent]
+    (``added`` sorted; ``None`` past the deadline)."""
+    member = member[parent]
     inc_a = inc_a[parent]
-    inc_a -= A[added]
     inc_r = inc_r[parent]
-    inc_r += step[added]
-    by_vertex = np.argsort(added, kind="stable")
-    ends = np.searchsorted(added[by_vertex], np.arange(A.shape[0] + 1))
+    ends = np.searchsorted(added, np.arange(A.shape[0] + 1))
     for w in np.flatnonzero(np.diff(ends)):
         if deadline is not None and time.perf_counter() > deadline:
             return None
-        rows = by_vertex[ends[w] : ends[w + 1]]
-        inc_r[rows] -= charges.removed(int(w), parent_member[rows])
-    parent_member[np.arange(added.size), added] = 1
-    return parent_member, inc_a, inc_r
+        rows = slice(ends[w], ends[w + 1])
+        inc_a[rows] -= A[w]
+        inc_r[rows] += step[w]
+        inc_r[rows] -= charges.removed(int(w), member[rows])
+        member[rows, w] = 1
+    return member, inc_a, inc_r
 
 
 def _read_back(history: list[tuple[np.ndarray, np.ndarray]], prefix: np.ndarray) -> np.ndarray:
