@@ -27,9 +27,10 @@ Solvers (``method``):
   bound meets the order's weight.
 - ``"milp"``: the integer program (:mod:`.ilp`): the LP relaxation with
   triangle cuts, the subset DP over the prefixes its reduced costs cannot
-  rule out (:mod:`.pruned`), HiGHS's branch and cut last; exact when proven
-  within the time limit (default :data:`AUTO_MILP_TIME_LIMIT`, 10 s); if it
-  is not, the certified bounds are added to the program's own.
+  rule out (:mod:`.pruned`), a branch and bound over prefixes bounded by the
+  same LP (:mod:`.branch`); exact when proven within the time limit (default
+  :data:`AUTO_MILP_TIME_LIMIT`, 10 s); if it is not, the certified bounds
+  are added to the program's own.
 - ``"auto"`` (default), a portfolio measured on dense, uniform, 50 %-sparse
   and near-ordered matrices (``benchmarks/bench_metric_portfolio.py``):
 
@@ -37,13 +38,16 @@ Solvers (``method``):
   - beyond, the heuristic order and its cheap certified bounds first (they
     prove near-ordered matrices of any size);
   - then, up to ``AUTO_MILP_MAX_HIDDEN`` (40), the integer program's stages:
-    up to ``AUTO_EXACT_MAX_HIDDEN`` (24) the LP and the pruned DP (with at
-    most ``2**H / 64`` prefix sets, so that it never costs more than the
-    full DP) and the full DP if they do not prove the order; beyond 24, all
-    stages with HiGHS last (for at most :data:`AUTO_MILP_TIME_LIMIT` seconds
-    unless ``time_limit`` says otherwise);
-  - beyond 40, the LP and the pruned DP where the bounds leave at most 1 % of
-    the weight open (near-ordered matrices, trained layers), else the bounds.
+    up to ``AUTO_EXACT_MAX_HIDDEN`` (24) with at most the full DP's
+    predicted time and ``2**H / 64`` prefix sets, and the full DP if they do
+    not prove the order; beyond 24, for at most
+    :data:`AUTO_MILP_TIME_LIMIT` seconds unless ``time_limit`` says
+    otherwise;
+  - beyond 40, the same stages (up to ``LP_AUTO_MAX_N``, 400) where the
+    bounds leave at most 1 % of the weight open (near-ordered matrices,
+    trained layers: usually proven at the root) or when a ``time_limit``
+    is given (then for what is left of it: the result carries the LP's
+    tighter bound when it is not proven), else the bounds.
 
 Time limits hold: a bound whose predicted time (from the measured speed of
 matrix products on the machine) does not fit in what is left is not started,
@@ -89,7 +93,8 @@ AUTO_EXACT_MAX_HIDDEN: int = 24
 AUTO_MILP_MAX_HIDDEN: int = 40
 #: Seconds ``method="auto"`` (and ``"milp"``) grant the integer program when no
 #: ``time_limit`` is given. Dense random matrices of 30 hidden neurons take well under a
-#: second, 40 about a minute; trained, near-ordered ones are usually proven by the bounds first.
+#: second, 36 one to fifty seconds, 40 a minute or more; trained, near-ordered ones are
+#: usually proven by the bounds first.
 AUTO_MILP_TIME_LIMIT: float = 10.0
 # An order is proven optimal when a lower bound is within this fraction of its weight.
 _PROOF_RTOL = 1e-9

@@ -17,21 +17,24 @@ A 0/1 vector ``x`` is an order exactly when it is transitive, which the
 (equivalently ``P[a, b] + P[b, c] + P[c, a] <= 2`` for every directed
 3-cycle, with ``P[a, b]`` the indicator "a before b").
 
-- :func:`milp_order` solves the integer program with every triangle
-  inequality (``2 * C(n, 3)`` rows) by :func:`scipy.optimize.milp` (HiGHS
-  branch and cut, relative gap 0). Dense random matrices take about 0.03 s at
-  ``n = 20``, 0.1-0.2 s at ``n = 30`` and can take minutes at ``n = 40``;
-  near-ordered ones are much faster. With a ``time_limit`` the best
-  incumbent (or the heuristic order, if better) and HiGHS's dual bound come
-  back unproven.
+- :func:`milp_order` solves the integer program exactly: the LP relaxation
+  with triangle cuts, the subset DP pruned by its reduced costs
+  (:mod:`.pruned`), and a branch and bound over prefixes whose nodes are
+  bounded by the same LP with the prefix fixed (:mod:`.branch`).  Dense
+  random matrices take about 0.1 s at ``n = 24``, 0.2-1 s at ``n = 30``,
+  1-50 s at ``n = 36`` and from 45 s to many minutes at ``n = 40``;
+  near-ordered ones are proven at the root at any size the LP fits.  With a
+  ``time_limit`` the best order found and the smallest bound of the nodes
+  left come back unproven.
 - :func:`lp_bound` solves the LP relaxation (``0 <= x <= 1``) with the
   triangle inequalities added as cutting planes: solve, add the most violated
-  triangles, solve again (:func:`scipy.optimize.linprog`, ``method="highs"``)
-  until none is violated or the time or round limit is reached.  Every round
-  gives a lower bound on the least cost; when the LP solution is integral
-  (and so transitive) it is an optimal order.  Near-ordered matrices, such as
-  trained and pruned networks, typically need few cuts, and ``n = 200`` is
-  solved in seconds; dense random matrices need very many cuts.
+  triangles, solve again (HiGHS, from the last basis where scipy ships its
+  object, see :mod:`._lp`) until none is violated or the time or round
+  limit is reached.  Every round gives a lower bound on the least cost; when
+  the LP solution is integral (and so transitive) it is an optimal order.
+  Near-ordered matrices, such as trained and pruned networks, typically need
+  few cuts, and ``n = 200`` is solved in seconds; dense random matrices need
+  very many cuts (``n = 64``: about 6 000, 5 s).
 
 Certified bounds.  HiGHS works to tolerances (``1e-7`` by default, ``1e-10``
 asked for here), so its objective is not used as a bound as it is.  The bound
@@ -40,11 +43,11 @@ any ``mu >= 0`` on the rows ``G x <= h`` and the box ``0 <= x <= 1``,
 
     min cost  >=  const - mu.h + sum_j min(0, (c + G^T mu)_j),
 
-which holds whatever ``mu`` is (optimal or not).  The sum is taken in
-float64 and a relative safety margin of ``8 * (m + 64) * eps`` of the
-largest term's size (``m`` the number of variables) is subtracted to cover
-its rounding.  :func:`milp_order`'s bound, when not proven, is HiGHS's dual
-bound less a margin of ``1e-9 * sum(A)`` (HiGHS's own tolerances).
+which holds whatever ``mu`` is (optimal or not; with fixed variables, the
+box's ``min`` is taken over ``[lo_j, hi_j]``).  The sum is taken in float64
+and a margin bounding its rounding is subtracted
+(:func:`._lp.certified_bound`).  :func:`milp_order`'s bound, when not
+proven, is the smallest of the open nodes' such bounds.
 """
 
 from __future__ import annotations
@@ -285,22 +288,23 @@ def milp_order(
     max_states: int | None = None,
     branch: bool = True,
 ) -> tuple[np.ndarray, float, float, bool]:
-    """The least-cost order by integer programming: LP bound, pruned DP, branch and cut.
+    """The least-cost order by integer programming: LP bound, pruned DP, branch and bound.
 
     Four stages, each stopping the work as soon as an order is proven optimal:
 
-    1. an incumbent: ``order`` if given, else :func:`.search.heuristic_order`;
-    2. the LP relaxation with triangle cuts (:func:`lp_bound`'s loop, seeded
-       with the cuts the incumbent needs), which often ends integral and so
-       proves an order optimal;
+    1. an incumbent: ``order`` if given, else :func:`.search.heuristic_order`
+       (from 28 vertices on, improved by searches from random orders,
+       :func:`.search.improve_order`, once the LP leaves a gap);
+    2. the LP relaxation with triangle cuts (seeded with the cuts the
+       incumbent needs), which often ends integral and so proves an order
+       optimal;
     3. the subset DP over the prefixes the LP's reduced costs cannot rule out
        (:mod:`.pruned`): exact, and fast while the LP bound is close to the
        optimum (dense random matrices up to ``n`` of about 30, near-ordered
        ones of any size); it gives up beyond ``max_states`` sets per layer;
-    4. HiGHS's branch and cut (:func:`scipy.optimize.milp`) on the triangle
-       inequalities found so far, re-solved with the triangles its solution
-       violates added, until that solution is transitive (lazy constraints:
-       far fewer rows than all ``2 C(n, 3)``, and the same optimum).
+    4. a branch and bound over prefixes (:mod:`.branch`): each node (a set
+       placed first) bounded by the LP with its pairs fixed, re-solved from
+       the last basis, then stages 3 and 4 again below it; best bound first.
 
     Args:
         A: nonnegative square matrix ``(n, n)``; ``A[i, j]`` is paid when
@@ -311,17 +315,18 @@ def milp_order(
         order: a good order to start from (e.g. the heuristic's); ``None``
             runs the heuristic.
         max_states: most prefix sets per layer in stage 3 (default
-            :data:`.pruned.DEFAULT_MAX_STATES`, 400 000: about 1 GiB at
-            ``n = 40``).
+            :func:`.pruned.default_max_states`: about 300 000 at ``n = 40``,
+            under 1 GiB).
         branch: run stage 4; ``False`` stops after stage 3 (unproven when
-            the pruned DP gave up).
+            the pruned DP gave up; the bound is then the smallest of the
+            root's children's).
 
     Returns:
         ``(perm, cost, lower, proven_optimal)``: an int64 permutation, its
         cost (strict lower triangle sum of ``A[perm][:, perm]``), a lower
         bound on the least cost (``== cost`` when proven) and whether the
-        order was proven optimal (by the certified LP bound, by the pruned
-        DP, or by HiGHS with relative gap 0, within its tolerances).
+        order was proven optimal (by the certified LP bounds and the DP,
+        which adds the true weights in float64).
 
     Raises:
         ValueError, TypeError: as :func:`.search.heuristic_order`; an
