@@ -81,9 +81,9 @@ def test_certified_bound_holds_for_any_duals_and_box():
         prefix = rng.permutation(n)[: trial % 3]
         pos = np.full(n, n)
         pos[prefix] = np.arange(prefix.size)
-        I, J = pair_variables(n)
-        touched = (pos[I] < n) | (pos[J] < n)
-        lo = np.where(touched, (pos[I] < pos[J]).astype(float), 0.0)
+        first, second = pair_variables(n)
+        touched = (pos[first] < n) | (pos[second] < n)
+        lo = np.where(touched, (pos[first] < pos[second]).astype(float), 0.0)
         hi = np.where(touched, lo, 1.0)
         mu = rng.random(2 * len(lp.triples)) * rng.random()
         bound = certified_bound(lp.c, lp.G, lp.h, mu, lp.const, lp.scale, lo, hi)
@@ -99,9 +99,9 @@ def test_solve_stops_early_with_a_valid_bound(backend):
     assert complete and full <= best + 1e-9
     # fix vertex 3 first: the node's bound is at most the least cost of those orders, and a
     # solve stopped after a few iterations (warm back end) still certifies a bound
-    I, J = lp.I, lp.J
-    lo = np.where((I == 3) | (J == 3), (I == 3).astype(float), 0.0)
-    hi = np.where((I == 3) | (J == 3), lo, 1.0)
+    first, second = lp.I, lp.J
+    lo = np.where((first == 3) | (second == 3), (first == 3).astype(float), 0.0)
+    hi = np.where((first == 3) | (second == 3), lo, 1.0)
     lp.set_box(lo, hi)
     early, _, _, _ = lp.solve(early=(5,), max_rounds=1, upper=-np.inf)
     node, _, _, _ = lp.solve()

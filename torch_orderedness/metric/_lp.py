@@ -157,9 +157,9 @@ class TriangleLP:
     def __init__(self, a: np.ndarray, warm: bool = True) -> None:
         n = a.shape[0]
         self.n = n
-        I, J = np.triu_indices(n, 1)
-        self.I, self.J = I.astype(np.int64), J.astype(np.int64)
-        upper, lower = a[I, J], a[J, I]
+        first, second = np.triu_indices(n, 1)
+        self.I, self.J = first.astype(np.int64), second.astype(np.int64)
+        upper, lower = a[first, second], a[second, first]
         c = lower - upper
         scale = float(np.abs(c).max()) if c.size else 0.0
         self.scale = scale if scale > 0.0 else 1.0
