@@ -7,6 +7,8 @@ tests as ``from oracles import ...`` (pytest puts ``tests/`` on ``sys.path``).
   of the hidden neurons (outputs fixed first), vectorised over the orders,
   literal over the position pairs.
 - :func:`brute_force`: the paper's Eq. 3, ``(orderedness, least backward weight)``.
+- :func:`least_cost_after`: the least cost of the orders that start with a given
+  prefix, by trying every order of the other vertices.
 - :func:`least_cost`: :func:`least_backward_weight` of a square matrix with no
   fixed outputs (the solvers' problem on the hidden block).
 - :func:`literal_topk_mask`, :func:`literal_tril_mask`: Top-K by sorting, Tril-damp
@@ -21,8 +23,8 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["brute_force", "least_backward_weight", "least_cost", "literal_cost",
-           "literal_topk_mask", "literal_tril_mask"]
+__all__ = ["brute_force", "least_backward_weight", "least_cost", "least_cost_after",
+           "literal_cost", "literal_topk_mask", "literal_tril_mask"]
 
 
 def literal_cost(A: np.ndarray, perm) -> float:
@@ -53,6 +55,13 @@ def least_backward_weight(S: np.ndarray, outputs: int = 0) -> float:
 def least_cost(A: np.ndarray) -> float:
     """Least backward weight of a square matrix over all ``n!`` orders."""
     return least_backward_weight(A, 0)
+
+
+def least_cost_after(A: np.ndarray, prefix) -> float:
+    """Least :func:`literal_cost` over the orders that start with ``prefix`` (in its order)."""
+    prefix = list(prefix)
+    rest = [v for v in range(A.shape[0]) if v not in prefix]
+    return min(literal_cost(A, prefix + list(p)) for p in itertools.permutations(rest))
 
 
 def brute_force(W: np.ndarray, outputs: int = 0) -> tuple[float, float]:

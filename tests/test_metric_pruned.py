@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from oracles import least_cost, literal_cost
 
+from torch_orderedness.metric._lp import TriangleLP
 from torch_orderedness.metric.exact import exact_order
-from torch_orderedness.metric.ilp import _Relaxation, milp_order, pair_variables
+from torch_orderedness.metric.ilp import milp_order, pair_variables
 from torch_orderedness.metric.pruned import pruned_order, reduced_costs
 from torch_orderedness.metric.search import heuristic_order
 
@@ -29,10 +30,20 @@ def matrices(count: int, seed: int):
         yield A
 
 
-def relaxation(A: np.ndarray, rounds: int) -> _Relaxation:
-    relax = _Relaxation(A)
-    relax.solve(None, rounds, 2)  # few rounds and cuts: a weak bound, many sets survive
-    return relax
+class Relaxation:
+    """A weak LP (few rounds and cuts: many sets survive) and its last dual values."""
+
+    def __init__(self, A: np.ndarray, rounds: int) -> None:
+        self.lp = TriangleLP(A)
+        _, _, mu, _ = self.lp.solve(max_rounds=rounds, per_round=2)
+        self.duals = None if not len(self.lp.triples) else (self.lp.G, self.lp.h,
+                                                            self.lp.padded(mu))
+        self.c, self.const, self.scale = self.lp.c, self.lp.const, self.lp.scale
+        self.dual_triples = self.lp.triples
+
+
+def relaxation(A: np.ndarray, rounds: int) -> Relaxation:
+    return Relaxation(A, rounds)
 
 
 def test_the_decomposition_is_the_cost_of_every_order():

@@ -138,8 +138,9 @@ def test_time_limit_still_gives_a_valid_order():
 
 def test_default_restarts():
     assert default_restarts(10) == 200
-    assert default_restarts(1000) == 20
-    assert default_restarts(10**6) == 4
+    assert default_restarts(1000) == 20  # 20000 / n up to n = 1000
+    assert default_restarts(2000) == 5  # then 2e7 / n^2: O(n^2) each, little gain
+    assert default_restarts(10**6) == 0
 
 
 @pytest.mark.parametrize(

@@ -382,6 +382,27 @@ def test_complete_and_from_mlp_cli_write_their_files_and_reports_remake_them(tmp
     assert [r["hidden"] for r in doc["rows"]] == [3] * 4 and doc["settings"]["mlps"] is False
 
 
+def test_complete_save_weights_writes_each_trained_layer(tmp_path, no_download):
+    # the saved weights reproduce the end orderedness the run measured and recorded
+    from torch_orderedness import ordering
+
+    _synthetic_data(tmp_path)
+    out = tmp_path / "out"
+    assert main(["complete", "--dataset", "mnist", "--data-root", str(tmp_path),
+                 "--no-download", "--quick", "--seeds", "0", "--null-samples", "0",
+                 "--schemes", "none", "tril", "--hidden", "3", "--iterations", "2",
+                 "--no-mlps", "--no-tensorboard", "--save-weights", "--out", str(out)]) == 0
+    folder = out / "weights" / "complete-mnist-quick"
+    assert sorted(p.name for p in folder.iterdir()) == ["H3-T2-none-seed0.pt",
+                                                         "H3-T2-tril-seed0.pt"]
+    doc = load_json(out / "complete-mnist-quick.json")
+    for row in doc["rows"]:
+        w = torch.load(folder / f"H3-T2-{row['scheme']}-seed0.pt")
+        assert w.shape == (13, 797) and w.dtype == torch.float32
+        r = ordering(w, outputs=10, inputs=784)
+        assert r.value == pytest.approx(row["end"], abs=1e-6)
+
+
 def test_significance_helpers_against_the_t_distribution():
     from scipy import stats
 

@@ -164,6 +164,9 @@ def _cost_options(p: argparse.ArgumentParser) -> None:
 
 def _sweep_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("experiment 2 as a sweep (each (H, T, scheme, seed) one job)")
+    g.add_argument("--save-weights", action="store_true",
+                   help="experiment 2: write each trained complete layer's weight to "
+                        "<out>/weights/<stem>/H<H>-T<T>-<scheme>-seed<seed>.pt")
     g.add_argument("--workers", type=int, default=1,
                    help="jobs at once; > 1 runs them as Ray tasks on a local Ray instance with "
                         "that many CPUs (needs the [ray] extra); default 1: here, no Ray")
@@ -351,6 +354,8 @@ def run_experiment(experiment: str, args: argparse.Namespace, argv: Sequence[str
         rows = run_baselines(data, cfg, device=device, progress=update)
     elif experiment == "complete":
         cfg = _complete_config(args)
+        if getattr(args, "save_weights", False):
+            cfg.weights_dir = str(Path(args.out) / "weights" / stem)
         logs = Path(args.out) / "tensorboard" / stem if cfg.tensorboard else None
         update, bar = _progress(0, False, experiment)
         rows = _sweep_complete(args, data, cfg, device, logs, stem, show)

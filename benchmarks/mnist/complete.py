@@ -72,6 +72,7 @@ __all__ = [
     "run_job",
     "sweep_job",
     "run_complete",
+    "save_weight",
 ]
 
 #: The variants of experiment 2 in table order: no pruning, then the paper's five schemes
@@ -101,6 +102,8 @@ class CompleteConfig:
     metric_time_limit: float = 3.0
     mlps: bool = True
     tensorboard: bool = True
+    #: folder for the trained weights (``None``: not saved); see :func:`save_weight`
+    weights_dir: str | None = None
 
     def check(self) -> CompleteConfig:
         """Validate the settings; returns ``self``."""
@@ -297,7 +300,33 @@ def train_complete(
                        end=result.end, time_limit=cfg.metric_time_limit))
     row["change"] = row["end"] - row["start"]
     row["metric_seconds"] = time.perf_counter() - started
+    if cfg.weights_dir is not None:
+        save_weight(cfg.weights_dir, model.weight, hidden=hidden, iterations=iterations,
+                    scheme=scheme, seed=seed)
     return model, row
+
+
+def save_weight(folder: str | Path, weight: Tensor, *, hidden: int, iterations: int,
+                scheme: str, seed: int) -> Path:
+    """Write a trained complete layer's weight ``(O+H, O+H+I)`` (float32, on the CPU) to
+    ``<folder>/H<H>-T<T>-<scheme>-seed<seed>.pt`` and return the path.
+
+    ``python -m benchmarks.mnist complete --save-weights`` calls it for every run, so the
+    metric's benchmarks can measure trained layers without training them again.
+
+    Example::
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = save_weight(d, torch.ones(3, 5), hidden=2, iterations=2, scheme="none",
+        ...                        seed=0)
+        ...     path.name, torch.load(path).shape
+        ('H2-T2-none-seed0.pt', torch.Size([3, 5]))
+    """
+    path = Path(folder) / f"H{hidden}-T{iterations}-{scheme}-seed{seed}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(weight.detach().to("cpu", torch.float32).clone(), path)
+    return path
 
 
 def _zeros(model: nn.Module) -> float:

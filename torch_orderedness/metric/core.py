@@ -27,9 +27,10 @@ Solvers (``method``):
   bound meets the order's weight.
 - ``"milp"``: the integer program (:mod:`.ilp`): the LP relaxation with
   triangle cuts, the subset DP over the prefixes its reduced costs cannot
-  rule out (:mod:`.pruned`), HiGHS's branch and cut last; exact when proven
-  within the time limit (default :data:`AUTO_MILP_TIME_LIMIT`, 10 s); if it
-  is not, the certified bounds are added to the program's own.
+  rule out (:mod:`.pruned`), a branch and bound over prefixes bounded by the
+  same LP (:mod:`.branch`); exact when proven within the time limit (default
+  :data:`AUTO_MILP_TIME_LIMIT`, 10 s); if it is not, the certified bounds
+  are added to the program's own.
 - ``"auto"`` (default), a portfolio measured on dense, uniform, 50 %-sparse
   and near-ordered matrices (``benchmarks/bench_metric_portfolio.py``):
 
@@ -37,13 +38,16 @@ Solvers (``method``):
   - beyond, the heuristic order and its cheap certified bounds first (they
     prove near-ordered matrices of any size);
   - then, up to ``AUTO_MILP_MAX_HIDDEN`` (40), the integer program's stages:
-    up to ``AUTO_EXACT_MAX_HIDDEN`` (24) the LP and the pruned DP (with at
-    most ``2**H / 64`` prefix sets, so that it never costs more than the
-    full DP) and the full DP if they do not prove the order; beyond 24, all
-    stages with HiGHS last (for at most :data:`AUTO_MILP_TIME_LIMIT` seconds
-    unless ``time_limit`` says otherwise);
-  - beyond 40, the LP and the pruned DP where the bounds leave at most 1 % of
-    the weight open (near-ordered matrices, trained layers), else the bounds.
+    up to ``AUTO_EXACT_MAX_HIDDEN`` (24) with at most the full DP's
+    predicted time and ``2**H / 64`` prefix sets, and the full DP if they do
+    not prove the order; beyond 24, for at most
+    :data:`AUTO_MILP_TIME_LIMIT` seconds unless ``time_limit`` says
+    otherwise;
+  - beyond 40, the same stages (up to ``LP_AUTO_MAX_N``, 400) where the
+    bounds leave at most 1 % of the weight open (near-ordered matrices,
+    trained layers: usually proven at the root) or when a ``time_limit``
+    is given (then for what is left of it: the result carries the LP's
+    tighter bound when it is not proven), else the bounds.
 
 Time limits hold: a bound whose predicted time (from the measured speed of
 matrix products on the machine) does not fit in what is left is not started,
@@ -89,7 +93,8 @@ AUTO_EXACT_MAX_HIDDEN: int = 24
 AUTO_MILP_MAX_HIDDEN: int = 40
 #: Seconds ``method="auto"`` (and ``"milp"``) grant the integer program when no
 #: ``time_limit`` is given. Dense random matrices of 30 hidden neurons take well under a
-#: second, 40 about a minute; trained, near-ordered ones are usually proven by the bounds first.
+#: second, 36 one to fifty seconds, 40 a minute or more; trained, near-ordered ones are
+#: usually proven by the bounds first.
 AUTO_MILP_TIME_LIMIT: float = 10.0
 # An order is proven optimal when a lower bound is within this fraction of its weight.
 _PROOF_RTOL = 1e-9
@@ -252,21 +257,38 @@ def _search_and_bound(
         return perm, cost, lower, _proves(lower, cost, scale), "heuristic", which
     if n <= AUTO_MILP_MAX_HIDDEN:
         return _exact_stages(A, perm, cost, lower, clock, which)
-    if n <= LP_AUTO_MAX_N and cost - lower <= LP_AUTO_GAP * scale:
-        # near-ordered: the LP relaxation and the DP it prunes usually close the gap
-        from torch_orderedness.metric.ilp import milp_order
-
-        limit = LP_AUTO_TIME_LIMIT if clock.limit is None else clock.left()
-        m_perm, m_cost, m_lower, proven = milp_order(A, time_limit=limit, order=perm,
-                                                     branch=False)
-        if m_cost < cost:
-            perm, cost = m_perm, m_cost
-        if m_lower > lower:
-            which = "lp"
-        lower = min(max(lower, float(m_lower)), cost)
-        proven = proven or _proves(lower, cost, scale)
-        return perm, cost, lower, proven, "heuristic+milp", "exact" if proven else which
+    near = cost - lower <= LP_AUTO_GAP * scale
+    if n <= LP_AUTO_MAX_N and (near or clock.limit is not None):
+        # the LP, the DP it prunes and the branch and bound: near-ordered matrices (trained
+        # layers) are usually proven at the root; the others get the LP's tighter bound
+        return _branch_stage(A, perm, cost, lower, clock, which, LP_AUTO_TIME_LIMIT)
     return perm, cost, lower, False, "heuristic", which
+
+
+def _branch_stage(
+    A: np.ndarray, perm: np.ndarray, cost: float, lower: float, clock: _Clock, which: str,
+    default_limit: float, max_states: int | None = None,
+) -> tuple[np.ndarray, float, float, bool, str, str]:
+    """The integer program's stages (:func:`.ilp.milp_order`) from the order found, within
+    what is left of the time limit (``default_limit`` seconds without one)."""
+    from torch_orderedness.metric.ilp import milp_order
+
+    scale = float(A.sum())
+    limit = default_limit if clock.limit is None else clock.left()
+    m_perm, m_cost, m_lower, proven = milp_order(A, time_limit=limit, order=perm,
+                                                 max_states=max_states)
+    if m_cost < cost:
+        perm, cost = m_perm, m_cost
+    if m_lower > lower:
+        which = "milp"
+    lower = min(max(lower, float(m_lower)), cost)
+    proven = bool(proven) or _proves(lower, cost, scale)
+    return perm, cost, lower, proven, "heuristic+milp", "exact" if proven else which
+
+
+def _dp_seconds(n: int) -> float:
+    """A generous estimate of the full DP's seconds (``n 2**n`` steps; 2.4-4.8 s at n = 24)."""
+    return 1e-8 * n * 2.0**n
 
 
 def _exact_stages(
@@ -274,34 +296,26 @@ def _exact_stages(
 ) -> tuple[np.ndarray, float, float, bool, str, str]:
     """``auto`` up to :data:`AUTO_MILP_MAX_HIDDEN`: the integer program's stages, then the DP.
 
-    Up to :data:`AUTO_EXACT_MAX_HIDDEN` the pruned DP may keep at most
-    ``2**n / 64`` prefix sets per layer (then it costs less than the full
-    DP, whose ``n 2**(n - 1)`` steps are the fallback) and HiGHS's branch and
-    cut is skipped; beyond, all stages of :func:`.ilp.milp_order` run.
+    Up to :data:`AUTO_EXACT_MAX_HIDDEN` the branch and bound gets at most the
+    full DP's predicted time and ``2**n / 64`` prefix sets per layer (so it
+    never costs much more than the DP, which finishes what it leaves open);
+    beyond, it gets the time limit (:data:`AUTO_MILP_TIME_LIMIT` without one).
     """
-    from torch_orderedness.metric.ilp import milp_order
-
     n = A.shape[0]
-    scale = float(A.sum())
-    small = n <= AUTO_EXACT_MAX_HIDDEN
-    m_perm, m_cost, m_lower, proven = milp_order(
-        A, time_limit=_milp_budget(clock) if not small else clock.left(_EXACT_SHARE),
-        order=perm, branch=not small, max_states=max(1024, 2**n // 64) if small else None,
-    )
-    if m_cost < cost:
-        perm, cost = m_perm, m_cost
-    if m_lower > lower:
-        which = "milp"
-    lower = min(max(lower, float(m_lower)), cost)
-    if proven or _proves(lower, cost, scale):
-        return perm, cost, lower, True, "heuristic+milp", "exact"
-    if small:
-        try:
-            perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
-        except TimeoutError:
-            return perm, cost, lower, False, "heuristic+milp", which
-        return perm, cost, cost, True, "exact", "exact"
-    return perm, cost, lower, False, "heuristic+milp", which
+    if n > AUTO_EXACT_MAX_HIDDEN:
+        return _branch_stage(A, perm, cost, lower, clock, which, AUTO_MILP_TIME_LIMIT)
+    share = _Clock(_dp_seconds(n) if clock.limit is None else
+                   min(_dp_seconds(n), clock.left(_EXACT_SHARE)))
+    result = _branch_stage(A, perm, cost, lower, share, which, _dp_seconds(n),
+                           max_states=max(1024, 2**n // 64))
+    if result[3]:
+        return result
+    perm, cost, lower = result[0], result[1], result[2]
+    try:
+        perm, cost = exact_order(A, time_limit=clock.left(_EXACT_SHARE, floor=1e-9))
+    except TimeoutError:
+        return perm, cost, lower, False, "heuristic+milp", result[5]
+    return perm, cost, cost, True, "exact", "exact"
 
 
 def _solve_hidden(

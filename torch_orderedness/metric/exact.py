@@ -228,6 +228,25 @@ def exact_order(
     """
     a = _check_square(A)
     n = a.shape[0]
+    _check_exact_limits(n, max_memory, time_limit)
+    if n <= 1:
+        return np.arange(n, dtype=np.int64), 0.0
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    a = a.copy()
+    np.fill_diagonal(a, 0.0)
+    tables = _Tables(a)
+    for group in range(tables.high + 1):
+        group_rows = tables.rows_all[tables.row_count == group]
+        for start in range(0, group_rows.size, tables.chunk_rows):
+            if deadline is not None and time.perf_counter() > deadline:
+                raise TimeoutError(f"exact_order passed time_limit = {time_limit} s (n = {n})")
+            tables.fill(group_rows[start : start + tables.chunk_rows], first=group == 0)
+    perm = tables.order()
+    return perm, order_cost(a, perm)
+
+
+def _check_exact_limits(n: int, max_memory: int | None, time_limit: float | None) -> None:
+    """The size, memory and time limit checks of :func:`exact_order`."""
     if n > EXACT_MAX_N:
         raise ValueError(
             f"exact_order handles matrices up to n = {EXACT_MAX_N} (time and memory grow as "
@@ -243,24 +262,94 @@ def exact_order(
         raise ValueError(
             f"time_limit must be a positive number of seconds or None, got {time_limit}"
         )
-    if n <= 1:
-        return np.arange(n, dtype=np.int64), 0.0
-    deadline = None if time_limit is None else time.perf_counter() + time_limit
 
-    a = a.copy()
-    np.fill_diagonal(a, 0.0)
-    low = _low_bits(n)
-    high = n - low
-    r_low = _row_sums(a[:, :low])  # (n, 2**low)
-    r_high = _row_sums(a[:, low:])  # (n, 2**high)
-    width = 2**low
 
-    F = np.empty((2**high, width), dtype=np.float64)
-    C = np.empty((2**high, width), dtype=np.uint8)
+class _Tables:
+    """The DP's tables ``F[h, l]`` (least cost of each subset, high bits ``h`` and low bits
+    ``l``) and ``C`` (the last neuron of each subset's best order), filled chunk by chunk."""
 
-    # Low subsets grouped by popcount; for each layer and bit, the columns holding
-    # that bit and the columns of the same subsets without it.
-    columns = np.arange(width, dtype=np.int64)
+    def __init__(self, a: np.ndarray) -> None:
+        n = a.shape[0]
+        self.n = n
+        self.low = low = _low_bits(n)
+        self.high = high = n - low
+        self.r_low = _row_sums(a[:, :low])  # (n, 2**low)
+        self.r_high = _row_sums(a[:, low:])  # (n, 2**high)
+        self.width = width = 2**low
+        self.F = np.empty((2**high, width), dtype=np.float64)
+        self.C = np.empty((2**high, width), dtype=np.uint8)
+        self.low_steps = _low_steps(low)
+        self.rows_all = np.arange(2**high, dtype=np.int64)
+        self.row_count = _popcount(self.rows_all, high)
+        self.chunk_rows = max(1, _CHUNK_ENTRIES // width)
+
+    def fill(self, R: np.ndarray, first: bool) -> None:
+        """Fill the rows ``R`` (one popcount group; ``first``: the group of ``h = 0``)."""
+        G = np.full((R.size, self.width), np.inf)
+        CH = np.zeros((R.size, self.width), dtype=np.uint8)
+        if first:
+            G[:, 0] = 0.0
+        self._from_high(R, G, CH)
+        self._from_low(R, G, CH)
+        self.F[R] = G
+        self.C[R] = CH
+
+    def _from_high(self, R: np.ndarray, G: np.ndarray, CH: np.ndarray) -> None:
+        """Last neuron from the high bits: its predecessor lies in the previous group."""
+        for k in range(self.high):
+            idx = np.flatnonzero((R >> k) & 1)
+            if idx.size == 0:
+                continue
+            v = self.low + k
+            rows = R[idx]
+            cand = self.F[rows ^ (1 << k)]
+            cand += self.r_high[v, rows][:, None]
+            cand += self.r_low[v][None, :]
+            if idx.size == R.size:
+                better = cand < G
+                np.copyto(G, cand, where=better)
+                CH[better] = v
+            else:
+                cur = G[idx]
+                better = cand < cur
+                np.copyto(cur, cand, where=better)
+                G[idx] = cur
+                ch = CH[idx]
+                ch[better] = v
+                CH[idx] = ch
+
+    def _from_low(self, R: np.ndarray, G: np.ndarray, CH: np.ndarray) -> None:
+        """Last neuron from the low bits: layer by layer inside each row."""
+        rh = self.r_high[: self.low, R].T  # (rows, low): r_high[v, h] for the low neurons v
+        for steps in self.low_steps:
+            for v, cols, prev in steps:
+                cand = G[:, prev]
+                cand += rh[:, v : v + 1]
+                cand += self.r_low[v, cols][None, :]
+                cur = G[:, cols]
+                better = cand < cur
+                np.copyto(cur, cand, where=better)
+                G[:, cols] = cur
+                ch = CH[:, cols]
+                ch[better] = v
+                CH[:, cols] = ch
+
+    def order(self) -> np.ndarray:
+        """The optimal order, read back from the full set through ``C``."""
+        order = []
+        subset = (1 << self.n) - 1
+        mask = self.width - 1
+        while subset:
+            v = int(self.C[subset >> self.low, subset & mask])
+            order.append(v)
+            subset ^= 1 << v
+        return np.array(order[::-1], dtype=np.int64)
+
+
+def _low_steps(low: int) -> list[list[tuple[int, np.ndarray, np.ndarray]]]:
+    """Low subsets grouped by popcount; for each layer and bit, the columns holding that
+    bit and the columns of the same subsets without it."""
+    columns = np.arange(2**low, dtype=np.int64)
     col_count = _popcount(columns, low)
     low_steps: list[list[tuple[int, np.ndarray, np.ndarray]]] = []
     for layer in range(1, low + 1):
@@ -270,70 +359,7 @@ def exact_order(
             with_v = cols[(cols >> v) & 1 == 1]
             steps.append((v, with_v, with_v ^ (1 << v)))
         low_steps.append(steps)
-
-    rows_all = np.arange(2**high, dtype=np.int64)
-    row_count = _popcount(rows_all, high)
-    chunk_rows = max(1, _CHUNK_ENTRIES // width)
-
-    for group in range(high + 1):
-        group_rows = rows_all[row_count == group]
-        for start in range(0, group_rows.size, chunk_rows):
-            if deadline is not None and time.perf_counter() > deadline:
-                raise TimeoutError(f"exact_order passed time_limit = {time_limit} s (n = {n})")
-            R = group_rows[start : start + chunk_rows]
-            G = np.full((R.size, width), np.inf)
-            CH = np.zeros((R.size, width), dtype=np.uint8)
-            if group == 0:
-                G[:, 0] = 0.0
-            # Last neuron from the high bits: its predecessor lies in the previous group.
-            for k in range(high):
-                idx = np.flatnonzero((R >> k) & 1)
-                if idx.size == 0:
-                    continue
-                v = low + k
-                rows = R[idx]
-                cand = F[rows ^ (1 << k)]
-                cand += r_high[v, rows][:, None]
-                cand += r_low[v][None, :]
-                if idx.size == R.size:
-                    cur = G
-                    better = cand < cur
-                    np.copyto(G, cand, where=better)
-                    CH[better] = v
-                else:
-                    cur = G[idx]
-                    better = cand < cur
-                    np.copyto(cur, cand, where=better)
-                    G[idx] = cur
-                    ch = CH[idx]
-                    ch[better] = v
-                    CH[idx] = ch
-            # Last neuron from the low bits: layer by layer inside each row.
-            rh = r_high[:low, R].T  # (rows, low): r_high[v, h] for the low neurons v
-            for steps in low_steps:
-                for v, cols, prev in steps:
-                    cand = G[:, prev]
-                    cand += rh[:, v : v + 1]
-                    cand += r_low[v, cols][None, :]
-                    cur = G[:, cols]
-                    better = cand < cur
-                    np.copyto(cur, cand, where=better)
-                    G[:, cols] = cur
-                    ch = CH[:, cols]
-                    ch[better] = v
-                    CH[:, cols] = ch
-            F[R] = G
-            C[R] = CH
-
-    order = []
-    subset = (1 << n) - 1
-    mask = width - 1
-    while subset:
-        v = int(C[subset >> low, subset & mask])
-        order.append(v)
-        subset ^= 1 << v
-    perm = np.array(order[::-1], dtype=np.int64)
-    return perm, order_cost(a, perm)
+    return low_steps
 
 
 #: Largest ``n`` :func:`exact_order_batch` accepts (its tables hold ``n 2**n`` sums per matrix).
