@@ -11,6 +11,7 @@ from torch_orderedness import (
     PerceptronEnsemble,
     TopK,
     get_task,
+    ordering,
     train,
     xor,
 )
@@ -71,3 +72,22 @@ def test_the_public_api_follows_the_same_rule() -> None:
         CompletePerceptron(2, 3, 1, iterations=2.0)
     with pytest.raises(TypeError, match="steps must be an int"):
         train(None, xor(), steps=2.0)
+
+
+def test_the_metric_follows_the_same_rule() -> None:
+    w = np.abs(np.random.default_rng(0).standard_normal((6, 6)))
+    plain = ordering(w, outputs=2, time_limit=5.0, seed=3)
+    numpy = ordering(w, outputs=np.int64(2), time_limit=np.float32(5.0), seed=np.int32(3))
+    assert numpy.value == plain.value and numpy.permutation == plain.permutation
+    with pytest.raises(TypeError, match="outputs must be an int"):
+        ordering(w, outputs=2.0)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        ordering(w, seed=True)
+    with pytest.raises(ValueError, match="seed must be an int >= 0"):
+        ordering(w, seed=-1)
+    with pytest.raises(TypeError, match="time_limit must be a real number"):
+        ordering(w, time_limit="5")
+    with pytest.raises(ValueError, match="time_limit must be positive"):
+        ordering(w, time_limit=0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        ordering(w, method="greedy")

@@ -65,6 +65,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from torch_orderedness import _checks
 from torch_orderedness.metric.exact import exact_order, exact_order_batch, order_cost
 from torch_orderedness.metric.graph import neuron_graph
 
@@ -166,17 +167,15 @@ class Ordering:
         return self.value
 
 
-def _check_options(method: object, time_limit: object, seed: object) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+def _check_options(method: object, time_limit: object,
+                   seed: object) -> tuple[float | None, int | None]:
+    """``(time_limit, seed)`` as Python numbers, after the library's shared checks."""
+    _checks.choice("method", method, METHODS)
     if time_limit is not None:
-        allowed = "time_limit must be a positive number of seconds or None"
-        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)):
-            raise TypeError(f"{allowed}, got {time_limit!r}")
-        if not (math.isfinite(time_limit) and time_limit > 0):
-            raise ValueError(f"{allowed}, got {time_limit}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
+        time_limit = _checks.real("time_limit", time_limit, positive=True)
+    if seed is not None:
+        seed = _checks.count("seed", seed)
+    return time_limit, seed
 
 
 class _Clock:
@@ -454,7 +453,7 @@ def _solve(
     bound: bool,
 ) -> tuple[tuple[Ordering, ...], bool]:
     """Check the options, read ``w``'s matrices and solve each: ``(results, batched)``."""
-    _check_options(method, time_limit, seed)
+    time_limit, seed = _check_options(method, time_limit, seed)
     started = time.perf_counter()
     graph = neuron_graph(w, outputs=outputs, inputs=inputs)
     read = time.perf_counter() - started

@@ -36,7 +36,6 @@ Pruned modules of any kind are read through ``<name>_orig * <name>_mask``.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from torch_orderedness import _checks
 from torch_orderedness._weights import mlp_weight as _mlp_weight
 from torch_orderedness._weights import parse_mlp, weight_in_use
 
@@ -109,18 +109,6 @@ def current_weight(module: nn.Module, name: str = "weight") -> Tensor:
     return weight_in_use(module, name)
 
 
-def _count(name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int >= 0, got {value!r}")
-    try:
-        count = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int >= 0, got {value!r}") from None
-    if count < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {count}")
-    return count
-
-
 def _to_numpy(w: Tensor | np.ndarray) -> np.ndarray:
     if isinstance(w, Tensor):
         if w.is_complex():
@@ -163,7 +151,7 @@ def _recurrent_graph(w: nn.RNNBase, outputs: int | None, inputs: int | None) -> 
             f"the recurrent modules measured are nn.RNN, nn.GRU and nn.LSTM, got "
             f"{type(w).__name__}"
         )
-    if inputs is not None and _count("inputs", inputs) != 0:
+    if inputs is not None and _checks.count("inputs", inputs) != 0:
         raise ValueError(f"inputs must be 0 (or None) for {kind}, got {inputs}")
     if getattr(w, "proj_size", 0):
         raise ValueError(
@@ -207,7 +195,7 @@ def mlp_weight(layers: nn.Module | Sequence[nn.Module]) -> Tensor:
 
 
 def _check_given(name: str, given: int | None, defined: int, what: str) -> None:
-    if given is not None and _count(name, given) != defined:
+    if given is not None and _checks.count(name, given) != defined:
         raise ValueError(f"{name}={given} conflicts with {what}={defined}")
 
 
@@ -232,13 +220,13 @@ def _from_array(
             )
         n_inputs = m - n
     else:
-        n_inputs = _count("inputs", inputs)
+        n_inputs = _checks.count("inputs", inputs)
         if m - n != n_inputs:
             raise ValueError(
                 f"{label} of shape {tuple(w.shape)} does not fit inputs={n_inputs}: the last "
                 f"dimension must be N + inputs = {n + n_inputs}"
             )
-    n_outputs = 0 if outputs is None else _count("outputs", outputs)
+    n_outputs = 0 if outputs is None else _checks.count("outputs", outputs)
     if n_outputs > n:
         raise ValueError(
             f"outputs must be in [0, {n}] for {label} of shape {tuple(w.shape)}, got {n_outputs}"
