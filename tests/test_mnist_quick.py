@@ -79,6 +79,17 @@ def test_quick_complete_run_does_not_judge_the_goals(tmp_path, no_download):
     expected = "met" if 100 * (acc["none"] - acc["topk"]) <= 1.0 else "missed"
     assert f"dense complete layer (goal: at most 1 below: {expected})" in full
     assert "Not judged" not in full
+    # how many measurements are proven, and the largest gap, counted from the rows
+    layers = [r for r in doc["rows"] if r["model"] == "complete"]
+    proven = sum(r["end_exact"] for r in layers)
+    gap = max(r["end_upper"] - r["end"] for r in layers)
+    assert f"end: {proven} of {len(layers)} proven optimal, largest gap `upper - value` left " \
+           f"{gap:.4f}" in md
+    # one layer left unproven with a gap of 0.25: counted and reported
+    was_proven = layers[0]["end_exact"]
+    layers[0] |= {"end_exact": False, "end_upper": layers[0]["end"] + 0.25}
+    assert f"end: {proven - was_proven} of {len(layers)} proven optimal, largest gap " \
+           "`upper - value` left 0.2500" in complete_markdown(doc)
 
 
 def test_quick_cost_run_does_not_judge_the_goal(tmp_path, no_download):

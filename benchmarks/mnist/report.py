@@ -533,6 +533,7 @@ def complete_markdown(doc: dict[str, Any]) -> str:
         "over all rows of the table.",
         "",
     ]
+    lines += [_exactness(rows), ""]
     groups = _complete_groups(rows)
     lookup = {key: rs for key, rs in groups}
     tests = _ordering_tests(groups, lambda key: lookup.get((key[0], key[1], "none")))
@@ -564,6 +565,20 @@ def complete_markdown(doc: dict[str, Any]) -> str:
     lines += ["", "### Goals", ""] + goals
     lines += ["", _null_summary(groups, tests, s)]
     return "\n".join(lines) + "\n"
+
+
+def _exactness(rows: Sequence[dict[str, Any]]) -> str:
+    """How many orderedness measurements are proven optimal, and the largest gap left."""
+    parts = []
+    for key in ("start", "end"):
+        measured = [r for r in rows if r.get(key) is not None and f"{key}_exact" in r]
+        proven = sum(bool(r[f"{key}_exact"]) for r in measured)
+        gaps = _defined(r[f"{key}_upper"] - r[key] for r in measured
+                        if r.get(f"{key}_upper") is not None)
+        gap = f"{max(gaps):.4f}" if gaps else "none"
+        parts.append(f"{key}: {proven} of {len(measured)} proven optimal, largest gap "
+                     f"`upper - value` left {gap}")
+    return "Exactness of the metric (per trained layer): " + "; ".join(parts) + "."
 
 
 def _quick_complete_goals(doc: dict[str, Any]) -> list[str]:
