@@ -93,6 +93,10 @@ def test_batch_equals_separate_calls():
     assert isinstance(batched, tuple) and len(batched) == 6
     for k in range(6):
         assert batched[k] == ordering(W[k], outputs=2, inputs=2)
+    # H = 9, half the entries zero: every field, bit for bit, as one matrix at a time
+    sparse = W.new_tensor(rng.standard_normal((4, 11, 13)) * (rng.random((4, 11, 13)) < 0.5))
+    for k, r in enumerate(ordering(sparse, outputs=2, inputs=2)):
+        assert r == ordering(sparse[k], outputs=2, inputs=2) and r.exact
     values = orderedness(W, outputs=2)
     assert values == tuple(r.value for r in batched)
     assert orderedness(W[:1], outputs=2) == (batched[0].value,)  # a batch of one stays a tuple

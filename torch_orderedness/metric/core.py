@@ -406,6 +406,25 @@ def _result(
     )
 
 
+def _exact_results(S: np.ndarray, outputs: int, perms: np.ndarray) -> list[Ordering]:
+    """:func:`_result` of many proven hidden orders at once: ``S`` is ``(B, N, N)``, ``perms``
+    the ``(B, H)`` optimal hidden orders (the same sums, in the same order, as one by one)."""
+    count, hidden = perms.shape
+    if not (np.sort(perms, axis=1) == np.arange(hidden)).all():
+        raise RuntimeError("solver 'exact' returned an invalid permutation")
+    full = np.concatenate([np.broadcast_to(np.arange(outputs), (count, outputs)),
+                           outputs + perms], axis=1).astype(np.int64)
+    rows = np.arange(count)[:, None, None]
+    permuted = S[rows, full[:, :, None], full[:, None, :]]
+    backward = np.tril(permuted, -1).sum(axis=(1, 2))
+    total = S.sum(axis=(1, 2))
+    value = 1.0 - backward / total
+    return [Ordering(value=float(v), permutation=tuple(f.tolist()), lower=float(v),
+                     upper=float(v), exact=True, method="exact", backward=float(b),
+                     total=float(t), outputs=outputs, bound="exact")
+            for v, f, b, t in zip(value, full, backward, total, strict=True)]
+
+
 # Matrices of at most this many hidden neurons are solved together in one vectorised DP
 # (exact_order_batch) when a call holds several of them.
 _BATCH_MAX_HIDDEN = 10
@@ -433,10 +452,10 @@ def _order_many(
             for start in range(0, len(group), step):
                 part = group[start : start + step]
                 blocks = np.stack([scaled[k][outputs:, outputs:] for k in part])
-                perms, costs = exact_order_batch(blocks)
-                for k, perm, cost in zip(part, perms, costs, strict=True):
-                    results[k] = _result(scaled[k], outputs, perm, float(cost), True, "exact",
-                                         "exact")
+                perms, _ = exact_order_batch(blocks)
+                exact = _exact_results(np.stack([scaled[k] for k in part]), outputs, perms)
+                for k, result in zip(part, exact, strict=True):
+                    results[k] = result
     for k, S in enumerate(matrices):
         if results[k] is None:
             results[k] = _order_one(S, outputs, method, time_limit, seed, bound)
