@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from paper_repro import paper_numbers as paper
-from paper_repro.report import fmt, fmt_pm, markdown_table
+from paper_repro.report import fmt, fmt_pm, markdown_table, table1_halves
 
 __all__ = [
     "DEFAULT_PATH",
@@ -539,25 +539,17 @@ _COLUMN_LABELS = {"untrained": "untrained", "xor": "XOR", "sine": "Sine (H=8)"}
 
 
 def _main_tables(cells: Sequence[CellResult]) -> list[str]:
-    lines: list[str] = []
-    for half, rows, title in (("init", paper.INIT_ROWS, "Initialisation"),
-                              ("pruning", paper.PRUNING_ROWS, "Pruning (on W)")):
-        body = []
-        for row in rows:
-            line = [paper.ROW_LABELS[row]]
-            for column in COLUMNS:
-                c = next((c for c in cells if (c.half, c.row, c.column) == (half, row, column)),
-                         None)
-                if c is None:
-                    line.append("-")
-                    continue
-                verdict = {True: "yes", False: "**no**",
-                           None: f"n/a ({len(c.trials)} of {paper.PAPER_SEEDS} trials)"}
-                line.append(f"**{fmt_pm(c.mean, c.std)}** · paper {fmt_pm(*c.paper)} · "
-                            f"{verdict[c.agrees]}")
-            body.append(line)
-        lines += [markdown_table([title] + [_COLUMN_LABELS[c] for c in COLUMNS], body), ""]
-    return lines
+    by_key = {(c.half, c.row, c.column): c for c in cells}
+
+    def text(half: str, row: str, column: str) -> str:
+        c = by_key.get((half, row, column))
+        if c is None:
+            return "-"
+        verdict = {True: "yes", False: "**no**",
+                   None: f"n/a ({len(c.trials)} of {paper.PAPER_SEEDS} trials)"}
+        return f"**{fmt_pm(c.mean, c.std)}** · paper {fmt_pm(*c.paper)} · {verdict[c.agrees]}"
+
+    return table1_halves([(c, _COLUMN_LABELS[c]) for c in COLUMNS], text)
 
 
 def _agreement_table(cells: Sequence[CellResult]) -> list[str]:

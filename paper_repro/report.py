@@ -24,15 +24,17 @@ import json
 import math
 import platform
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from paper_repro import paper_numbers as paper
 from paper_repro.runner import Run
 
 __all__ = [
     "FORMAT",
     "markdown_table",
+    "table1_halves",
     "fmt",
     "fmt_pm",
     "fmt_values",
@@ -62,6 +64,27 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
             raise ValueError(f"a row has {len(row)} cells for {len(headers)} headers")
         lines.append("| " + " | ".join(cell(x) for x in row) + " |")
     return "\n".join(lines)
+
+
+def table1_halves(columns: Sequence[tuple[str, str]],
+                  cell: Callable[[str, str, str], str]) -> list[str]:
+    """Table 1's two halves as Markdown tables (a row per initialisation or scheme, a
+    column per ``(key, label)`` of ``columns``), each followed by a blank line;
+    ``cell(half, row, key)`` gives a cell's text.
+
+    Example::
+
+        >>> lines = table1_halves([("xor", "XOR")], lambda half, row, key: f"{half}/{row}")
+        >>> lines[0].splitlines()[:3]
+        ['| Initialisation | XOR |', '|---|---|', '| Default (N(0,1)) | init/default |']
+    """
+    lines: list[str] = []
+    for half, rows, title in (("init", paper.INIT_ROWS, "Initialisation"),
+                              ("pruning", paper.PRUNING_ROWS, "Pruning (on W)")):
+        body = [[paper.ROW_LABELS[row], *(cell(half, row, key) for key, _ in columns)]
+                for row in rows]
+        lines += [markdown_table([title, *(label for _, label in columns)], body), ""]
+    return lines
 
 
 def fmt(x: float, decimals: int = 3) -> str:

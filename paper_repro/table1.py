@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from paper_repro import paper_numbers as paper
 from paper_repro import stats
 from paper_repro.config import Config
-from paper_repro.report import fmt, fmt_p, fmt_pm, markdown_table
+from paper_repro.report import fmt, fmt_p, fmt_pm, markdown_table, table1_halves
 from paper_repro.runner import Run, Setting, finite
 
 __all__ = ["Column", "Cell", "Table1", "columns", "settings", "build", "markdown", "figure"]
@@ -245,19 +245,13 @@ def _intro(table: Table1, config: Config) -> list[str]:
 
 
 def _main_tables(table: Table1, config: Config) -> list[str]:
-    lines: list[str] = []
-    for half, rows, title in (("init", paper.INIT_ROWS, "Initialisation"),
-                              ("pruning", paper.PRUNING_ROWS, "Pruning (on W)")):
-        body = []
-        for row in rows:
-            line = [paper.ROW_LABELS[row]]
-            for col in table.columns:
-                c = table.cell(half, row, col.key)
-                n = "" if c.summary.n == config.seeds else f" (n={c.summary.n})"
-                line.append(f"**{fmt_pm(c.summary.mean, c.summary.std)}**{n} · "
-                            f"paper {fmt_pm(*c.paper)} · {_mark(c.inside)}")
-            body.append(line)
-        lines += [markdown_table([title] + [c.label for c in table.columns], body), ""]
+    def text(half: str, row: str, key: str) -> str:
+        c = table.cell(half, row, key)
+        n = "" if c.summary.n == config.seeds else f" (n={c.summary.n})"
+        return (f"**{fmt_pm(c.summary.mean, c.summary.std)}**{n} · paper {fmt_pm(*c.paper)} · "
+                f"{_mark(c.inside)}")
+
+    lines = table1_halves([(col.key, col.label) for col in table.columns], text)
     inside = [c.inside for c in table.cells]
     return lines + [f"The paper's mean lies inside our {round(100 * table.level)} % interval in "
                     f"{sum(inside)} of {len(inside)} cells.", ""]
