@@ -79,15 +79,23 @@ def test_certified_bound_holds_for_any_duals_and_box():
         lp = TriangleLP(A, warm=False)
         lp.add(np.array(list(itertools.combinations(range(n), 3))))
         prefix = rng.permutation(n)[: trial % 3]
-        pos = np.full(n, n)
-        pos[prefix] = np.arange(prefix.size)
-        first, second = pair_variables(n)
-        touched = (pos[first] < n) | (pos[second] < n)
-        lo = np.where(touched, (pos[first] < pos[second]).astype(float), 0.0)
-        hi = np.where(touched, lo, 1.0)
+        lo, hi = lp.prefix_box(prefix)
         mu = rng.random(2 * len(lp.triples)) * rng.random()
         bound = certified_bound(lp.c, lp.G, lp.h, mu, lp.const, lp.scale, lo, hi)
         assert bound <= least_cost_after(A, prefix.tolist()) + 1e-12
+
+
+def test_prefix_box_fixes_exactly_the_pairs_a_prefix_decides():
+    n, prefix = 5, [3, 1]
+    lp = TriangleLP(np.ones((n, n)) - np.eye(n), warm=False)
+    lo, hi = lp.prefix_box(np.array(prefix))
+    first, second = pair_variables(n)
+    for i, j, low, high in zip(first, second, lo, hi, strict=True):
+        if i in prefix or j in prefix:  # fixed: i before j exactly when the prefix says so
+            before = i in prefix and (j not in prefix or prefix.index(i) < prefix.index(j))
+            assert low == high == float(before), (i, j)
+        else:
+            assert (low, high) == (0.0, 1.0), (i, j)
 
 
 def test_solve_stops_early_with_a_valid_bound(backend):
@@ -99,10 +107,7 @@ def test_solve_stops_early_with_a_valid_bound(backend):
     assert complete and full <= best + 1e-9
     # fix vertex 3 first: the node's bound is at most the least cost of those orders, and a
     # solve stopped after a few iterations (warm back end) still certifies a bound
-    first, second = lp.I, lp.J
-    lo = np.where((first == 3) | (second == 3), (first == 3).astype(float), 0.0)
-    hi = np.where((first == 3) | (second == 3), lo, 1.0)
-    lp.set_box(lo, hi)
+    lp.set_box(*lp.prefix_box([3]))
     early, _, _, _ = lp.solve(early=(5,), max_rounds=1, upper=-np.inf)
     node, _, _, _ = lp.solve()
     after = _least_after_fast(A, [3])
@@ -129,11 +134,7 @@ def test_prefix_search_finds_the_best_order_after_a_prefix():
         A = family(KINDS[trial % len(KINDS)], n, rng)
         lp = TriangleLP(A, warm=False)
         prefix = rng.permutation(n)[: trial % 4]
-        pos = np.full(n, n)
-        pos[prefix] = np.arange(prefix.size)
-        touched = (pos[lp.I] < n) | (pos[lp.J] < n)
-        lo = np.where(touched, (pos[lp.I] < pos[lp.J]).astype(float), 0.0)
-        lp.set_box(lo, np.where(touched, lo, 1.0))
+        lp.set_box(*lp.prefix_box(prefix))
         _, _, mu, _ = lp.solve(max_rounds=1 + trial % 2, per_round=2)  # weak: many sets
         K, R, terms = lp.decomposition(mu)
         best = least_cost_after(A, prefix.tolist())

@@ -35,6 +35,9 @@ __all__: list[str] = []
 _EPS = float(np.finfo(np.float64).eps)
 # A triangle inequality violated by more than this is added as a cut.
 CUT_TOL = 1e-7
+# Triangles added per round of a root LP (of :func:`.ilp.lp_bound` and of the branch and
+# bound), per vertex: dense matrices need thousands.
+ROOT_CUTS = 50
 # HiGHS's feasibility tolerances for the LP (the bound is certified whatever they are).
 _TOLERANCES = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
@@ -198,7 +201,7 @@ class TriangleLP:
         if not len(t):
             return 0
         t = np.unique(np.sort(t, axis=1), axis=0)
-        codes = ((t[:, 0] * self.n) + t[:, 1]) * self.n + t[:, 2]
+        codes = self._code(t)
         fresh = np.array([int(k) not in self._codes for k in codes.tolist()], dtype=bool)
         t = t[fresh]
         if not len(t):
@@ -217,6 +220,10 @@ class TriangleLP:
             )
         return int(len(t))
 
+    def _code(self, triples: np.ndarray) -> np.ndarray:
+        """One integer per sorted triple ``i < j < k``: the keys of :attr:`_codes`."""
+        return (triples[:, 0] * self.n + triples[:, 1]) * self.n + triples[:, 2]
+
     def note(self, mu: np.ndarray) -> None:
         """Count, per triangle, the solves in a row where neither of its rows had a dual value
         (``mu``: the dual values of a finished solve, one per row held)."""
@@ -231,9 +238,7 @@ class TriangleLP:
         if not drop.any():
             return 0
         keep = ~drop
-        gone = self.triples[drop]
-        codes = ((gone[:, 0] * self.n) + gone[:, 1]) * self.n + gone[:, 2]
-        self._codes.difference_update(int(k) for k in codes.tolist())
+        self._codes.difference_update(int(k) for k in self._code(self.triples[drop]).tolist())
         rows = np.flatnonzero(np.repeat(drop, 2)).astype(np.int32)
         self.triples, self.idle = self.triples[keep], self.idle[keep]
         self._G = self.G[np.flatnonzero(np.repeat(keep, 2))]
@@ -254,6 +259,16 @@ class TriangleLP:
     @property
     def h(self) -> np.ndarray:
         return np.tile([1.0, 0.0], len(self.triples))
+
+    def prefix_box(self, prefix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)`` of the orders that start with ``prefix`` in its order: every pair
+        touching it fixed (``lo == hi``), the others free in ``[0, 1]``."""
+        n = self.n
+        pos = np.full(n, n, dtype=np.int64)
+        pos[np.asarray(prefix, dtype=np.int64)] = np.arange(len(prefix))
+        touched = (pos[self.I] < n) | (pos[self.J] < n)
+        lo = np.where(touched, (pos[self.I] < pos[self.J]).astype(np.float64), 0.0)
+        return lo, np.where(touched, lo, 1.0)
 
     def set_box(self, lo: np.ndarray, hi: np.ndarray) -> None:
         """Bounds of every variable (fixed where ``lo == hi``)."""
@@ -329,7 +344,7 @@ class TriangleLP:
         whether that solution violates no triangle.
         """
         per_round = 5 * self.n if per_round is None else per_round
-        best, mu_best = -math.inf, np.zeros(self.G.shape[0])
+        mu_best = np.zeros(self.G.shape[0])
         best = self.bound(mu_best)
         if self._highs is not None:
             for iterations in early:
@@ -338,9 +353,9 @@ class TriangleLP:
                     value = self.bound(mu)
                     if value > best:
                         best, mu_best = value, mu
-                if best >= upper or optimal or _past(deadline):
-                    if best >= upper or _past(deadline):
-                        return best, None, mu_best, False
+                if best >= upper or past(deadline):
+                    return best, None, mu_best, False
+                if optimal:
                     break
         x = None
         for _ in range(max_rounds):
@@ -352,7 +367,7 @@ class TriangleLP:
                 best, mu_best = value, mu
             if optimal:
                 self.note(mu)
-            if best >= upper or not optimal or x is None or _past(deadline):
+            if best >= upper or not optimal or x is None or past(deadline):
                 return best, x, mu_best, False
             new = self.violated(x, per_round)
             if not len(new) or self.add(new) == 0:
@@ -367,5 +382,6 @@ class TriangleLP:
         return most_violated(P, limit)
 
 
-def _past(deadline: float | None) -> bool:
+def past(deadline: float | None) -> bool:
+    """Whether the ``time.perf_counter()`` value ``deadline`` (``None``: none) has passed."""
     return deadline is not None and time.perf_counter() > deadline

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from torch_orderedness.metric._lp import TriangleLP
+from torch_orderedness.metric._lp import ROOT_CUTS, TriangleLP, past
 from torch_orderedness.metric.exact import exact_order, order_cost
 
 if TYPE_CHECKING:
@@ -59,9 +59,7 @@ _IMPROVE_RUNS = 12
 _IMPROVE_ROUNDS = 100
 # A triangle without a dual value in this many node solves in a row leaves the LP.
 _MAX_IDLE = 8
-# Triangles added per round and vertex: at the root (dense matrices need thousands) and at
-# the nodes (a few).
-_ROOT_CUTS = 50
+# Triangles added per round and vertex at the nodes (a few; the root adds ROOT_CUTS).
 _NODE_CUTS = 5
 
 
@@ -94,15 +92,6 @@ class _Tree:
         cost = order_cost(self.a, perm)
         if cost < self.best_cost:
             self.best, self.best_cost = np.asarray(perm, dtype=np.int64), cost
-
-    def box(self, prefix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds of the pair variables with ``prefix`` placed first, in its order."""
-        lp = self.lp
-        pos = np.full(self.n, self.n, dtype=np.int64)
-        pos[prefix] = np.arange(prefix.size)
-        touched = (pos[lp.I] < self.n) | (pos[lp.J] < self.n)
-        lo = np.where(touched, (pos[lp.I] < pos[lp.J]).astype(np.float64), 0.0)
-        return lo, np.where(touched, lo, 1.0)
 
     def push(self, bound: float, prefix: tuple[int, ...]) -> None:
         heapq.heappush(self.heap, (bound, next(self.counter), prefix))
@@ -140,21 +129,21 @@ def _expand(tree: _Tree, prefix: tuple[int, ...], bound0: float) -> None:
     lp, n = tree.lp, tree.n
     p = np.array(prefix, dtype=np.int64)
     lp.purge(_MAX_IDLE)
-    lp.set_box(*tree.box(p))
+    lp.set_box(*lp.prefix_box(p))
     bound, x, mu, _ = lp.solve(upper=tree.best_cost - tree.tol, deadline=tree.deadline,
                                early=_EARLY if prefix else (),
-                               per_round=(_NODE_CUTS if prefix else _ROOT_CUTS) * n)
+                               per_round=(_NODE_CUTS if prefix else ROOT_CUTS) * n)
     bound = max(bound, bound0)
     if tree.ruled_out(bound):
         return
-    if _past(tree.deadline):
+    if past(tree.deadline):
         tree.push(bound, prefix)  # unfinished: back into the open nodes
         return
     K, R, terms = lp.decomposition(mu)
     found = _search_below(tree, p, K, R, terms, x)
     if found.status in ("found", "none") or tree.ruled_out(bound):
         return
-    if found.first is None or _past(tree.deadline):
+    if found.first is None or past(tree.deadline):
         tree.push(bound, prefix)
         return
     # the children's bounds: this node's certified bound plus the charge of the vertex next
@@ -185,7 +174,7 @@ def _search_below(tree: _Tree, p: np.ndarray, K: float, R: np.ndarray,
     if x is not None:
         _offer_integral(tree, x)
     found = search(min(tree.max_states, _QUICK_STATES))
-    if found.status != "gave up" or _past(tree.deadline):
+    if found.status != "gave up" or past(tree.deadline):
         return found
     _improve_incumbent(tree)
     return search(tree.max_states)
@@ -229,10 +218,6 @@ def _improve_incumbent(tree: _Tree) -> None:
     tree.offer(perm)
 
 
-def _past(deadline: float | None) -> bool:
-    return deadline is not None and time.perf_counter() > deadline
-
-
 def branch_and_bound(
     a: np.ndarray,
     lp: TriangleLP,
@@ -258,7 +243,7 @@ def branch_and_bound(
         if tree.ruled_out(bound):
             tree.heap.clear()
             break
-        if _past(deadline) or (not branch and tree.nodes >= 1):
+        if past(deadline) or (not branch and tree.nodes >= 1):
             break
         heapq.heappop(tree.heap)
         tree.nodes += 1

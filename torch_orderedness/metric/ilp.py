@@ -58,7 +58,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from torch_orderedness.metric._lp import TriangleLP, triangle_rows
+from torch_orderedness import _checks
+from torch_orderedness.metric._lp import ROOT_CUTS, TriangleLP, triangle_rows
 from torch_orderedness.metric.exact import order_cost
 from torch_orderedness.metric.search import (
     _check_matrix,
@@ -69,8 +70,6 @@ from torch_orderedness.metric.search import (
 __all__ = ["LPBound", "lp_bound", "milp_order", "pair_variables", "triangle_constraints"]
 
 _EPS = float(np.finfo(np.float64).eps)
-# Triangles added per round of the root LP, per vertex.
-_ROOT_CUTS = 50
 # A relaxation value within this distance of 0 or 1 counts as integral.
 _INTEGRAL_TOL = 1e-6
 
@@ -231,23 +230,19 @@ def lp_bound(
     limit = _check_time_limit(time_limit)
     n = a.shape[0]
     np.fill_diagonal(a, 0.0)
-    for name, value in [("max_rounds", max_rounds), ("cuts_per_round", cuts_per_round)]:
-        if value is None and name == "cuts_per_round":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int >= 1, got {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value}")
+    max_rounds = _checks.count("max_rounds", max_rounds, 1)
+    if cuts_per_round is not None:
+        cuts_per_round = _checks.count("cuts_per_round", cuts_per_round, 1)
     order = _checked_order(order, n)
     if n <= 1:
         return LPBound(0.0, np.arange(n, dtype=np.int64), 0.0, True, True, 0, 0)
-    per_round = _ROOT_CUTS * n if cuts_per_round is None else int(cuts_per_round)
+    per_round = ROOT_CUTS * n if cuts_per_round is None else cuts_per_round
     deadline = None if limit is None else t0 + limit
     lp = TriangleLP(a)
     if order is not None:
         lp.add(_seed_triangles(a, _x_from_order(n, order), per_round))
     lower = pair_bound_value(a) * (1.0 - (np.log2(a.size + 2) + 4) * _EPS)
-    bound, x, _, complete = lp.solve(deadline=deadline, max_rounds=int(max_rounds),
+    bound, x, _, complete = lp.solve(deadline=deadline, max_rounds=max_rounds,
                                      per_round=per_round)
     bound = max(bound, lower)
     total = float(a.sum())
@@ -361,7 +356,7 @@ def milp_order(
         a, lp, order, order_cost(a, order), max_states=int(max_states), deadline=deadline,
         branch=branch,
     )
-    return best, order_cost(np.asarray(A, dtype=np.float64), best), lower, bool(proven)
+    return best, cost, lower, bool(proven)
 
 
 def _seed_triangles(a: np.ndarray, x0: np.ndarray, limit: int) -> np.ndarray:

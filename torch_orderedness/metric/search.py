@@ -45,11 +45,11 @@ the best known cost.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
+from torch_orderedness import _checks
 from torch_orderedness.metric.exact import _check_square, order_cost
 
 __all__ = ["eades_order", "insertion_search", "heuristic_order", "default_restarts"]
@@ -77,14 +77,8 @@ def _check_matrix(A: object, name: str = "A") -> np.ndarray:
 
 
 def _check_time_limit(time_limit: object) -> float | None:
-    if time_limit is None:
-        return None
-    allowed = "time_limit must be a positive number of seconds or None"
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.floating)):
-        raise TypeError(f"{allowed}, got {time_limit!r}")
-    if not (math.isfinite(time_limit) and time_limit > 0):
-        raise ValueError(f"{allowed}, got {time_limit}")
-    return float(time_limit)
+    """A positive, finite number of seconds (or ``None``), by the library's shared checks."""
+    return None if time_limit is None else _checks.real("time_limit", time_limit, positive=True)
 
 
 def eades_order(A: np.ndarray) -> np.ndarray:
