@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -39,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.bench_report import provenance
 from torch_orderedness.metric import ordering
 
 __all__ = ["INPUTS", "OUTPUTS", "load_weights", "main", "measure", "save_weights"]
@@ -135,10 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(row)
         print(f"{name:28s} {row['seconds']:6.2f} s exact={row['exact']} gap={row['gap']:.2g} "
               f"({row['bound']})", flush=True)
-    command = "python -m benchmarks.bench_metric_mnist " + " ".join(
-        sys.argv[1:] if argv is None else argv)
-    machine = (f"{platform.node()}, {platform.processor() or platform.machine()}, "
-               f"Python {platform.python_version()}")
+    command, machine = provenance("benchmarks.bench_metric_mnist", argv)
     proven = sum(r["exact"] for r in rows)
     open_gaps = [r["gap"] for r in rows if not r["exact"]]
     summary = (f"{proven} of {len(rows)} layers proven optimal within {args.time_limit:g} s; "

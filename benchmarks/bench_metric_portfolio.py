@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -44,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.bench_report import provenance
 from torch_orderedness.metric import ordering
 
 __all__ = ["FAMILIES", "SIZES", "matrix", "main"]
@@ -168,10 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "seconds": seconds, "exact": bool(exact), "gap": gap})
                     print(f"{family:8s} H={n:3d} seed={seed} {method:13s} {seconds:8.3f} s "
                           f"exact={exact} gap={gap:.2g}", flush=True)
-    command = "python -m benchmarks.bench_metric_portfolio " + " ".join(
-        sys.argv[1:] if argv is None else argv)
-    machine = (f"{platform.node()}, {platform.processor() or platform.machine()}, "
-               f"Python {platform.python_version()}")
+    command, machine = provenance("benchmarks.bench_metric_portfolio", argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(
         {"command": command, "machine": machine, "time_limit": args.time_limit,

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["seconds", "table", "main"]
+__all__ = ["seconds", "table", "provenance", "main"]
 
 
 def seconds(t: float) -> str:
@@ -65,6 +66,16 @@ def table(doc: dict[str, Any], source: str) -> str:
             b.get("group") or "", b["name"], seconds(stats["min"]), seconds(stats["median"]),
             stats["rounds"], extra)) + " |")
     return "\n".join(lines) + "\n"
+
+
+def provenance(module: str, argv: Sequence[str] | None) -> tuple[str, str]:
+    """``(command, machine)`` for a benchmark script's results: ``python -m <module>`` with
+    its arguments (``argv``, or this process's), and the machine's name, processor and Python.
+    """
+    command = f"python -m {module} " + " ".join(sys.argv[1:] if argv is None else argv)
+    machine = (f"{platform.node()}, {platform.processor() or platform.machine()}, "
+               f"Python {platform.python_version()}")
+    return command, machine
 
 
 def main(argv: Sequence[str] | None = None) -> int:
