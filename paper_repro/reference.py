@@ -430,7 +430,7 @@ def replay(
     chosen = None if trials is None else list(trials)
     cells = [(row, column) for row in rows for column in columns]
     if sweep is not None:
-        return _replay_sweep(cells, chosen, sweep, path, log)
+        return _replay_sweep(runs, cells, chosen, sweep, path, log)
     out: list[TrialReplay] = []
     for row, column in cells:
         cell = runs.cell(row, column)
@@ -442,13 +442,14 @@ def replay(
     return out
 
 
-def _replay_sweep(cells: list[tuple[str, str]], trials: list[int] | None, sweep: Any,
-                  path: str | Path | None, log: Callable[[str], None] | None
+def _replay_sweep(runs: ReferenceRuns, cells: list[tuple[str, str]], trials: list[int] | None,
+                  sweep: Any, path: str | Path | None, log: Callable[[str], None] | None
                   ) -> list[TrialReplay]:
     from paper_repro.runner import SweepFailed
     from paper_repro.sweep import Job, run_jobs
 
     source = None if path is None else str(Path(path).resolve())
+    LOADED.setdefault(str(source), runs)  # jobs run here read the runs already loaded
     suffix = "all" if trials is None else "-".join(map(str, trials))
     jobs = [Job(f"{row}-{column}-trials-{suffix}", f"{row} / {column}", replay_cell_job,
                 (source, row, column, trials)) for row, column in cells]
