@@ -552,6 +552,17 @@ def test_a_run_failing_in_its_first_step_leaves_no_log_directory(tmp_path) -> No
     assert any((tmp_path / "late").iterdir())
 
 
+def test_a_seeded_cpu_run_leaves_the_cuda_generators_alone(monkeypatch) -> None:
+    # torch.manual_seed also seeds every CUDA device (queued while CUDA is not initialised),
+    # which fork_rng(devices=[]) does not restore: a CPU run must seed only the CPU generator
+    calls: list[str] = []
+    for name in ("manual_seed", "manual_seed_all"):
+        monkeypatch.setattr(torch.cuda, name, lambda seed, name=name: calls.append(name))
+    train(_dropout_mlp, xor(), seed=0, steps=3, measure_orderedness=False)
+    train_seeds(xor().model_factory(hidden=2), xor(), [0, 1], steps=3)
+    assert calls == []
+
+
 def _dropout_mlp(generator=None):
     return nn.Sequential(nn.Linear(2, 16), nn.Dropout(0.5), nn.Sigmoid(), nn.Linear(16, 1))
 

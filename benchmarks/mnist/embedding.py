@@ -138,7 +138,7 @@ def sigmoid_mlp(sizes: list[int], seed: int) -> nn.Sequential:
         )
     """
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)  # only what the fork restores
         layers: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:], strict=True):
             layers += [nn.Linear(a, b), nn.Sigmoid()]

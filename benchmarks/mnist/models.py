@@ -85,7 +85,7 @@ def mlp(
     if generator_seed is None:
         return build()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(generator_seed)
+        torch.default_generator.manual_seed(generator_seed)  # only what the fork restores
         return build()
 
 

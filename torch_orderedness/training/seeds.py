@@ -54,8 +54,17 @@ def seeded_global_rng(seed: int | None, device: torch.device) -> Iterator[None]:
         return
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(_derived(seed, 3))
+        _seed_forked(_derived(seed, 3), devices)
         yield
+
+
+def _seed_forked(seed: int, cuda_devices: list[int]) -> None:
+    """Seed the CPU generator and those of ``cuda_devices``: the generators that
+    ``fork_rng(devices=cuda_devices)`` restores, and no other (``torch.manual_seed``
+    would also seed every CUDA device, which the fork does not restore)."""
+    torch.default_generator.manual_seed(seed)
+    for index in cuda_devices:
+        torch.cuda.default_generators[index].manual_seed(seed)
 
 
 def seed_generators(seed: int) -> SeedGenerators:
@@ -118,7 +127,7 @@ def build_model(factory: Callable[..., nn.Module], gens: SeedGenerators | None) 
     guard = torch.random.fork_rng(devices=[]) if gens is not None else contextlib.nullcontext()
     with guard:
         if gens is not None:
-            torch.manual_seed(gens.init.initial_seed())
+            _seed_forked(gens.init.initial_seed(), [])
         generator = None if gens is None else gens.init
         model = factory(generator=generator) if _accepts_generator(factory) else factory()
     if not isinstance(model, nn.Module):
