@@ -110,7 +110,7 @@ def _null_draws(setting: Setting, seeds: Sequence[int], weights: list[torch.Tens
                 continue
             square = neuron_graph(w, outputs=1).matrices[0]
             gen = torch.Generator().manual_seed(seed)
-            copies += [shuffle_square(square, shuffle=shuffle, generator=gen) for _ in range(n)]
+            copies += list(shuffle_square(square, shuffle=shuffle, generator=gen, copies=n))
         values = iter(orderedness(np.stack(copies), outputs=1) if copies else ())
         null[shuffle] = [[float(next(values)) for _ in range(n)] if ok else [float("nan")] * n
                          for ok in defined]

@@ -28,6 +28,30 @@ def test_shuffle_all_moves_every_off_diagonal_entry_and_keeps_the_diagonal():
     assert seen_zero_moved  # "all" does not keep the pattern
 
 
+@pytest.mark.parametrize("shuffle", ["pattern", "all"])
+def test_copies_are_the_single_draws_made_in_turn(shuffle):
+    rng = np.random.default_rng(2)
+    S = rng.random((6, 6)) * (rng.random((6, 6)) < 0.5)
+    one_by_one = gen(5)
+    expected = np.stack([shuffle_square(S, shuffle=shuffle, generator=one_by_one)
+                         for _ in range(7)])
+    batch = gen(5)
+    got = shuffle_square(S, shuffle=shuffle, generator=batch, copies=7)
+    assert got.shape == (7, 6, 6) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)
+    # the generator is left where seven single draws leave it
+    assert torch.equal(torch.randperm(9, generator=batch), torch.randperm(9, generator=one_by_one))
+    assert shuffle_square(S, shuffle=shuffle, generator=gen(5), copies=0).shape == (0, 6, 6)
+    lone = np.diag([1.0, 2.0]) + np.array([[0.0, 3.0], [0.0, 0.0]])  # one entry: nothing moves
+    np.testing.assert_array_equal(shuffle_square(lone, copies=2), np.stack([lone, lone]))
+
+
+@pytest.mark.parametrize("copies, error", [(-1, ValueError), (2.0, TypeError), (True, TypeError)])
+def test_copies_must_be_a_count(copies, error):
+    with pytest.raises(error, match="copies"):
+        shuffle_square(np.eye(3), copies=copies)
+
+
 def test_shuffle_pattern_keeps_the_nonzero_positions():
     rng = np.random.default_rng(1)
     S = rng.random((7, 7)) * (rng.random((7, 7)) < 0.4)

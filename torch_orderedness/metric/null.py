@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from torch_orderedness import _checks
+
 __all__ = ["SHUFFLES", "NullModel", "orderedness_null", "shuffle_square"]
 
 #: The shuffles :func:`orderedness_null` accepts.
@@ -104,9 +106,10 @@ def _randperm(k: int, generator: torch.Generator | None) -> np.ndarray:
 
 
 def shuffle_square(
-    S: np.ndarray, *, shuffle: str = "pattern", generator: torch.Generator | None = None
+    S: np.ndarray, *, shuffle: str = "pattern", generator: torch.Generator | None = None,
+    copies: int | None = None,
 ) -> np.ndarray:
-    """One shuffled copy of a square matrix (the diagonal stays in place).
+    """One shuffled copy of a square matrix (the diagonal stays in place), or several.
 
     Args:
         S: square matrix ``(N, N)`` (numpy array or tensor).
@@ -114,9 +117,14 @@ def shuffle_square(
             their own positions; ``"all"``: permute all off-diagonal entries.
         generator: a :class:`torch.Generator` for the draw (``None``: torch's
             default generator).
+        copies: ``None`` (default): one copy ``(N, N)``; an int ``k >= 0``: ``k``
+            copies ``(k, N, N)``, the same as ``k`` calls without ``copies``
+            one after the other on the same generator (one permutation each,
+            drawn in turn), built in one vectorised step.
 
     Returns:
-        A new float64 numpy array ``(N, N)`` with the same entries, moved.
+        A new float64 numpy array ``(N, N)`` (or ``(copies, N, N)``) with the
+        same entries, moved.
 
     Example::
 
@@ -130,6 +138,7 @@ def shuffle_square(
     if shuffle not in SHUFFLES:
         raise ValueError(f"shuffle must be one of {SHUFFLES}, got {shuffle!r}")
     _check_generator(generator)
+    count = 1 if copies is None else _checks.count("copies", copies, 0)
     if isinstance(S, torch.Tensor):
         S = S.detach().cpu().numpy()
     a = np.array(S, dtype=np.float64)
@@ -140,9 +149,11 @@ def shuffle_square(
         off &= a != 0
     rows, cols = np.nonzero(off)
     values = a[rows, cols]
-    if values.size > 1:
-        a[rows, cols] = values[_randperm(values.size, generator)]
-    return a
+    out = np.repeat(a[None], count, axis=0)
+    if values.size > 1 and count:
+        order = np.stack([_randperm(values.size, generator) for _ in range(count)])
+        out[:, rows, cols] = values[order]
+    return out[0] if copies is None else out
 
 
 def orderedness_null(
@@ -204,8 +215,8 @@ def orderedness_null(
     results = []
     for S in graph.matrices:
         own = _order_one(S, **options)
-        copies = [shuffle_square(S, shuffle=shuffle, generator=generator)
-                  for _ in range(int(samples))]
+        copies = list(shuffle_square(S, shuffle=shuffle, generator=generator,
+                                     copies=int(samples)))
         # only the copies' values count: their certified bounds are skipped; small copies
         # are solved together in one vectorised DP
         solved = _order_many(copies, **options, bound=False)
