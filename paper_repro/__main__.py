@@ -30,6 +30,7 @@ from paper_repro.config import Config
 from paper_repro.parts import render, run_parts
 from paper_repro.report import load_results, save_results
 from paper_repro.runner import Sweep, SweepFailed, Trainer
+from paper_repro.sweep import EXECUTORS
 
 __all__ = ["main", "parse_args", "config_from_args", "DEFAULT_OUT"]
 
@@ -92,12 +93,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="remake tables and figures from a results.json without training")
     g = p.add_argument_group("sweeps (the seeds protocol: each setting with its seeds is a job)")
     g.add_argument("--workers", type=int, default=1,
-                   help="settings trained at once; > 1 runs them as Ray tasks on a local Ray "
-                        "instance with that many CPUs (needs the [ray] extra); default 1: here, "
-                        "one after the other")
+                   help="settings trained at once; > 1 runs them in that many worker processes "
+                        "(or Ray tasks, see --executor); default 1: here, one after the other")
+    g.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="how > 1 workers run: processes (default: local worker processes) or "
+                        "ray (a local Ray instance; needs the [ray] extra)")
     g.add_argument("--ray-address", default=None,
                    help="run the settings on an existing Ray cluster (ray start --head prints "
-                        "its address)")
+                        "its address; implies --executor ray)")
     g.add_argument("--resume", action="store_true",
                    help="reuse the runs already written to <out>/jobs/ (an interrupted run "
                         "loses only the settings in flight)")
@@ -176,7 +179,7 @@ def _run_reference(args: argparse.Namespace) -> int:
     print(f"paper_repro (reference protocol): replaying {runs.source} into {out}")
     t0 = time.perf_counter()
     sweep = Sweep(out / "jobs" / "reference", workers=args.workers, address=args.ray_address,
-                  resume=args.resume, progress=not args.no_progress)
+                  resume=args.resume, progress=not args.no_progress, executor=args.executor)
     try:
         replays = reference.replay(runs, args.rows, args.columns, args.trials, log=print,
                                    sweep=sweep, path=args.reference_json)
@@ -218,7 +221,7 @@ def main(argv: Sequence[str] | None = None, trainer: Trainer = train_setting) ->
         return _run_reference(args)
     out = args.out if args.out is not None else DEFAULT_OUT
     sweep = Sweep(out / "jobs", workers=args.workers, address=args.ray_address,
-                  resume=args.resume)
+                  resume=args.resume, executor=args.executor)
     print(f"paper_repro ({config.mode}): parts {', '.join(config.parts)}; Table 1 with "
           f"{config.seeds} seeds, Sine H = {list(config.sine_hidden)}, Random masks "
           f"{config.random_mask.replace('_', ' ')}; writing to {out}")

@@ -455,7 +455,8 @@ def _replay_sweep(runs: ReferenceRuns, cells: list[tuple[str, str]], trials: lis
                 (source, row, column, trials)) for row, column in cells]
     done = run_jobs(jobs, sweep.folder, workers=sweep.workers, address=sweep.address,
                     resume=sweep.resume, progress=sweep.progress,
-                    valid=lambda job, r: isinstance(r.get("trials"), list), desc="cells")
+                    valid=lambda job, r: isinstance(r.get("trials"), list), desc="cells",
+                    executor=sweep.executor)
     if not done.ok:
         raise SweepFailed(done.failed)
     out: list[TrialReplay] = []

@@ -242,8 +242,11 @@ class Sweep:
 
     Attributes:
         folder: where each setting's run is written when it finishes (one JSON file each).
-        workers: 1: here, one after the other; more: Ray tasks on a local Ray instance.
+        workers: 1: here, one after the other; more: that many at once (``executor``).
         address: an existing Ray cluster to run on instead.
+        executor: ``"processes"`` (local worker processes) or ``"ray"`` (a local Ray
+            instance); ``None``: Ray with ``address``, else processes
+            (see :func:`paper_repro.sweep.run_jobs`).
         resume: reuse the runs already written in ``folder``.
         progress: a progress bar over the settings (on a terminal).
     """
@@ -253,6 +256,7 @@ class Sweep:
     address: str | None = None
     resume: bool = False
     progress: bool = True
+    executor: str | None = None
 
 
 def setting_key(setting: Setting, seeds: Sequence[int]) -> str:
@@ -315,7 +319,7 @@ def run_settings(
             for k, s in zip(keys, todo, strict=True)]
     done = run_jobs(jobs, sweep.folder, workers=sweep.workers, address=sweep.address,
                     resume=sweep.resume, progress=sweep.progress, valid=_valid,
-                    desc="settings")
+                    desc="settings", executor=sweep.executor)
     if not done.ok:
         raise SweepFailed(done.failed)
     return [Run.from_dict(done.results[k]) for k in keys]

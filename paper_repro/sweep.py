@@ -1,12 +1,18 @@
-"""Sweeps: a grid's independent jobs, one by one or on Ray, each written when it finishes.
+"""Sweeps: a grid's independent jobs, one by one, in worker processes or on Ray, each
+written when it finishes.
 
 A study is a grid of independent jobs (a setting with its seeds).  :func:`run_jobs`
 runs them
 
-- in this process, one after the other (``workers=1``, no Ray needed), or
-- as Ray tasks: on a local Ray instance with ``workers`` CPUs, or on an
-  existing Ray cluster (``address``); Ray is an optional dependency (the
-  ``[ray]`` extra), imported only here and only then;
+- in this process, one after the other (``workers=1``), or
+- in ``workers`` local worker processes (``executor="processes"``, the default:
+  the standard library's process pool, which starts in about the time the
+  workers take to import torch), or
+- as Ray tasks (``executor="ray"``): on a local Ray instance with ``workers``
+  CPUs, or on an existing Ray cluster (``address``); Ray is an optional
+  dependency (the ``[ray]`` extra), imported only here and only then.  A local
+  Ray instance costs about 10 s to start and stop on a 2-core machine: worth
+  it for a cluster, not for a short local grid;
 
 and writes each job's result to ``<folder>/<key>.json`` the moment it is
 done.  With ``resume`` the jobs whose files are already there and valid are
@@ -38,7 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Job", "SweepResult", "run_jobs", "RAY_EXCLUDES"]
+__all__ = ["Job", "SweepResult", "run_jobs", "EXECUTORS", "RAY_EXCLUDES"]
+
+#: How :func:`run_jobs` runs more than one job at once.
+EXECUTORS: tuple[str, ...] = ("processes", "ray")
 
 #: What a Ray cluster's ``working_dir`` upload of the repository leaves out.
 RAY_EXCLUDES: tuple[str, ...] = (".venv", ".git", "**/results", "runs", "**/__pycache__",
@@ -160,6 +169,48 @@ def _call(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> dict[str,
     return fn(*args)
 
 
+def _torch_threads() -> int | None:
+    """This process's torch intra-op threads, if it has imported torch."""
+    torch = sys.modules.get("torch")
+    return None if torch is None else int(torch.get_num_threads())
+
+
+def _start_worker(threads: int | None) -> None:
+    """A worker process uses the torch threads of the process that started it (without
+    this, each of ``workers`` processes would take every core)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _run_processes(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar,
+                   workers: int) -> None:
+    """The jobs in a pool of ``workers`` fresh (spawned) processes; each result is written
+    here, by this process, as it arrives."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
+                             initializer=_start_worker, initargs=(_torch_threads(),)) as pool:
+        pending = {pool.submit(_call, job.fn, job.args): job for job in todo}
+        left = len(pending)
+        for future in as_completed(pending):
+            job = pending[future]
+            left -= 1
+            try:
+                result = future.result()
+            except Exception as exc:  # the job's own error (or a worker that died)
+                out.failed[job.key] = _error(job, exc)
+                bar.update(min(left, workers), failed=True)
+                continue
+            _save(folder, job, result)
+            out.results[job.key] = result
+            out.ran += 1
+            bar.update(min(left, workers))
+
+
 def _ray_init(ray: Any, workers: int, address: str | None) -> bool:
     """Start a local Ray instance with ``workers`` CPUs, or join ``address``; True if started."""
     if ray.is_initialized():
@@ -222,17 +273,21 @@ def _run_ray(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar, wor
 
 def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: int = 1,
              address: str | None = None, resume: bool = False, progress: bool = True,
-             valid: Callable[[Job, dict[str, Any]], bool] | None = None, desc: str = "jobs"
-             ) -> SweepResult:
+             valid: Callable[[Job, dict[str, Any]], bool] | None = None, desc: str = "jobs",
+             executor: str | None = None) -> SweepResult:
     """Run ``jobs``, writing each result to ``<folder>/<key>.json`` when it finishes.
 
     Args:
         jobs: the jobs (distinct keys).
         folder: where the per-job files go (created if needed).
-        workers: 1 runs the jobs here, one by one (no Ray); more runs them as Ray
-            tasks on a local Ray instance with that many CPUs.
+        workers: 1 runs the jobs here, one by one; more runs that many at once
+            (see ``executor``).
         address: an existing Ray cluster's address (``ray start --head`` prints
             it); the jobs run there, as many at once as it has CPUs.
+        executor: with more than one worker, ``"processes"`` (local worker
+            processes, no Ray) or ``"ray"`` (a local Ray instance with
+            ``workers`` CPUs); ``None`` (default): ``"ray"`` with ``address``,
+            else ``"processes"``.  The results are the same for every executor.
         resume: skip jobs whose result files are there and valid.
         progress: a progress bar over the jobs (only on a terminal).
         valid: an extra test ``valid(job, result)`` a saved result must pass to be reused.
@@ -242,16 +297,18 @@ def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: in
         A :class:`SweepResult`; the results of failed jobs are missing from it.
 
     Raises:
-        ValueError: duplicate keys or ``workers < 1``.
-        ImportError: Ray is needed (``workers > 1`` or ``address``) but not installed.
+        ValueError: duplicate keys, ``workers < 1``, an unknown ``executor`` or
+            ``executor="processes"`` with an ``address``.
+        ImportError: Ray is needed (``executor="ray"`` or ``address``) but not installed.
     """
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
         raise ValueError("job keys must be unique")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-    if (workers > 1 or address) and not _has_ray():
-        raise ImportError("--workers > 1 and --ray-address need Ray: pip install "
+    executor = _check_executor(executor, address)
+    if executor == "ray" and (workers > 1 or address) and not _has_ray():
+        raise ImportError("Ray (--executor ray, --ray-address) is not installed: pip install "
                           "'torch-orderedness[ray]' (or pip install ray)")
     out_dir = Path(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -268,11 +325,23 @@ def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: in
     try:
         if workers == 1 and not address:
             _run_serial(todo, out_dir, out, bar)
+        elif todo and executor == "processes":
+            _run_processes(todo, out_dir, out, bar, workers)
         elif todo:
             _run_ray(todo, out_dir, out, bar, workers, address)
     finally:
         bar.close()
     return out
+
+
+def _check_executor(executor: str | None, address: str | None) -> str:
+    if executor is None:
+        return "ray" if address else "processes"
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS} or None, got {executor!r}")
+    if executor == "processes" and address:
+        raise ValueError("a Ray cluster's address needs executor='ray' (or None)")
+    return executor
 
 
 def _has_ray() -> bool:

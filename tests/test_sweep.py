@@ -1,4 +1,5 @@
-"""paper_repro.sweep and the studies' sweeps: one by one or on Ray, resumable, same numbers."""
+"""paper_repro.sweep and the studies' sweeps: one by one, in worker processes or on Ray,
+resumable, same numbers."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ def _fail_on_three(i: int) -> dict:
     if i == 3:
         raise ArithmeticError("three is not allowed")
     return {"value": i, "pid": os.getpid()}
+
+
+def _threads(i: int) -> dict:
+    import torch
+
+    return {"value": i, "threads": torch.get_num_threads()}
 
 
 def jobs(fn=_square, n: int = 6) -> list[Job]:  # noqa: ANN001
@@ -66,16 +73,48 @@ def test_bad_arguments(tmp_path) -> None:
         run_jobs(jobs() + jobs(n=1), tmp_path)
     with pytest.raises(ValueError, match="workers"):
         run_jobs(jobs(), tmp_path, workers=0)
+    with pytest.raises(ValueError, match="executor must be one of"):
+        run_jobs(jobs(), tmp_path, workers=2, executor="threads")
+    with pytest.raises(ValueError, match="address needs executor='ray'"):
+        run_jobs(jobs(), tmp_path, executor="processes", address="10.0.0.1:6379")
+
+
+def test_worker_processes_give_the_serial_results(tmp_path) -> None:
+    serial = run_jobs(jobs(_fail_on_three), tmp_path / "one", progress=False)
+    parallel = run_jobs(jobs(_fail_on_three), tmp_path / "two", workers=2, progress=False)
+    assert {k: r["value"] for k, r in parallel.results.items()} == {
+        k: r["value"] for k, r in serial.results.items()}
+    assert parallel.failed == serial.failed  # the job's own error, from its process
+    assert parallel.ran == 5
+    assert {r["pid"] for r in parallel.results.values()}.isdisjoint({os.getpid()})
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
+        p.name for p in (tmp_path / "one").iterdir())
+
+
+def test_worker_processes_use_the_torch_threads_of_the_sweep(tmp_path) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # not a machine's default: the workers can only copy it
+    try:
+        done = run_jobs(jobs(_threads, n=2), tmp_path, workers=2, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert [r["threads"] for r in done.results.values()] == [3, 3]
 
 
 # --------------------------------------------------------------------------- on Ray
 
-ray = pytest.importorskip("ray")
+@pytest.fixture()
+def ray():  # noqa: ANN201
+    """Ray, for the tests that need it (the [ray] extra); the others run without it."""
+    return pytest.importorskip("ray")
 
 
-def test_ray_with_two_workers_gives_the_serial_results(tmp_path) -> None:
+def test_ray_with_two_workers_gives_the_serial_results(tmp_path, ray) -> None:
     serial = run_jobs(jobs(_fail_on_three), tmp_path / "one", progress=False)
-    parallel = run_jobs(jobs(_fail_on_three), tmp_path / "two", workers=2, progress=False)
+    parallel = run_jobs(jobs(_fail_on_three), tmp_path / "two", workers=2, progress=False,
+                        executor="ray")
     strip = {k: r["value"] for k, r in serial.results.items()}
     assert {k: r["value"] for k, r in parallel.results.items()} == strip
     assert parallel.failed == serial.failed  # the job's own error, through Ray
@@ -126,7 +165,8 @@ def mnist_files(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_mnist_complete_on_ray_resumable_with_the_same_numbers(mnist_files: Path) -> None:
+def test_mnist_complete_in_worker_processes_resumable_with_the_same_numbers(
+        mnist_files: Path) -> None:
     tmp_path = mnist_files
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     one = subprocess.run(_mnist_args(tmp_path, "one"), cwd=ROOT, env=env, capture_output=True,
@@ -221,10 +261,10 @@ def test_paper_repro_reports_a_failing_setting_and_writes_the_others(tmp_path, c
 
 
 @pytest.mark.slow
-def test_paper_repro_on_ray_gives_the_per_seed_numbers_of_one_worker(tmp_path) -> None:
+def test_paper_repro_on_ray_gives_the_per_seed_numbers_of_one_worker(tmp_path, ray) -> None:
     from paper_repro.__main__ import main
 
     args = ["--parts", "table1", "--seeds", "2", "--null-samples", "2", "--no-progress"]
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
-    assert main([*args, "--out", str(tmp_path / "two"), "--workers", "2"]) == 0
+    assert main([*args, "--out", str(tmp_path / "two"), "--workers", "2", "--executor", "ray"]) == 0
     assert _table1(tmp_path / "one") == _table1(tmp_path / "two")

@@ -45,7 +45,7 @@ from benchmarks.mnist.complete import SCHEMES, CompleteConfig, complete_jobs
 from benchmarks.mnist.cost import CostConfig, run_cost
 from benchmarks.mnist.embedding import EmbeddingConfig, run_embedding
 from benchmarks.mnist.models import COMPLETE_INITS, parse_sizes
-from paper_repro.sweep import Job, run_jobs
+from paper_repro.sweep import EXECUTORS, Job, run_jobs
 
 __all__ = ["main", "build_parser", "DEFAULT_OUT", "QUICK"]
 
@@ -168,10 +168,14 @@ def _sweep_options(p: argparse.ArgumentParser) -> None:
                    help="experiment 2: write each trained complete layer's weight to "
                         "<out>/weights/<stem>/H<H>-T<T>-<scheme>-seed<seed>.pt")
     g.add_argument("--workers", type=int, default=1,
-                   help="jobs at once; > 1 runs them as Ray tasks on a local Ray instance with "
-                        "that many CPUs (needs the [ray] extra); default 1: here, no Ray")
+                   help="jobs at once; > 1 runs them in that many worker processes (or Ray "
+                        "tasks, see --executor); default 1: here, one after the other")
+    g.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="how > 1 workers run: processes (default: local worker processes) or "
+                        "ray (a local Ray instance; needs the [ray] extra)")
     g.add_argument("--ray-address", default=None,
-                   help="run the jobs on an existing Ray cluster (ray start --head prints it)")
+                   help="run the jobs on an existing Ray cluster (ray start --head prints it; "
+                        "implies --executor ray)")
     g.add_argument("--resume", action="store_true",
                    help="skip jobs whose results are already in <out>/jobs/ (an interrupted "
                         "sweep loses only the jobs in flight)")
@@ -247,7 +251,8 @@ def _sweep_complete(args: argparse.Namespace, data: data_mod.MNISTData, cfg: Com
             for key, label, params in complete_jobs(cfg)]
     done = run_jobs(jobs, Path(args.out) / "jobs" / stem, workers=args.workers,
                     address=args.ray_address, resume=args.resume, progress=show,
-                    valid=lambda job, r: isinstance(r.get("rows"), list), desc="complete")
+                    valid=lambda job, r: isinstance(r.get("rows"), list), desc="complete",
+                    executor=args.executor)
     if done.skipped:
         print(f"complete: {done.skipped} of {len(jobs)} jobs found done (--resume), "
               f"{done.ran} run now")
