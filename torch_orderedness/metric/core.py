@@ -522,7 +522,10 @@ def ordering(
         time_limit: seconds per matrix for the solvers, or ``None``. A soft
             budget: when it runs out the best order found so far is returned
             with ``exact=False`` and its bounds (a little over the budget is
-            possible while the fallback runs).
+            possible while the fallback runs). Where the budget cuts the
+            work short, the value and bounds depend on how far the solvers
+            got, hence on the machine's speed and load: two runs can differ
+            (inside the certified interval). Exact results do not.
         seed: seed of the heuristic search (``None``: fresh randomness).
 
     Returns:

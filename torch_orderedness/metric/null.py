@@ -201,10 +201,7 @@ def orderedness_null(
     from torch_orderedness.metric.core import _check_options, _order_many, _order_one
     from torch_orderedness.metric.graph import neuron_graph
 
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)):
-        raise TypeError(f"samples must be an int >= 1, got {samples!r}")
-    if samples < 1:
-        raise ValueError(f"samples must be an int >= 1, got {samples}")
+    samples = _checks.count("samples", samples, 1)
     if shuffle not in SHUFFLES:
         raise ValueError(f"shuffle must be one of {SHUFFLES}, got {shuffle!r}")
     _check_generator(generator)
