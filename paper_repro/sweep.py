@@ -186,29 +186,65 @@ def _start_worker(threads: int | None) -> None:
 
 def _run_processes(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar,
                    workers: int) -> None:
-    """The jobs in a pool of ``workers`` fresh (spawned) processes; each result is written
-    here, by this process, as it arrives."""
+    """The jobs in pools of ``workers`` fresh (spawned) processes; each result is written
+    here, by this process, as it arrives.
+
+    A worker that dies (killed, out of memory, crashed) breaks its pool: the jobs it was
+    running with are then run again one at a time, so that only the job that kills its
+    own worker is reported failed, and the others go on in a new pool.
+    """
+    queue = list(reversed(todo))
+    while queue:
+        for job in _pool_run(queue, folder, out, bar, workers):
+            if _pool_run([job], folder, out, bar, 1):
+                out.failed[job.key] = (f"{job.label}: its worker process died (killed, out of "
+                                       "memory or crashed)")
+                bar.update(0, failed=True)
+
+
+def _pool_run(queue: list[Job], folder: Path, out: SweepResult, bar: _Bar, workers: int
+              ) -> list[Job]:
+    """Run the jobs of ``queue`` (taken from its end), at most ``workers`` at once, in one
+    process pool; returns the jobs in flight when the pool broke (none if it did not)."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
-                             initializer=_start_worker, initargs=(_torch_threads(),)) as pool:
-        pending = {pool.submit(_call, job.fn, job.args): job for job in todo}
-        left = len(pending)
-        for future in as_completed(pending):
-            job = pending[future]
-            left -= 1
-            try:
-                result = future.result()
-            except Exception as exc:  # the job's own error (or a worker that died)
-                out.failed[job.key] = _error(job, exc)
-                bar.update(min(left, workers), failed=True)
-                continue
-            _save(folder, job, result)
-            out.results[job.key] = result
-            out.ran += 1
-            bar.update(min(left, workers))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_start_worker, initargs=(_torch_threads(),))
+    running: dict[Any, Job] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                job = queue.pop()
+                running[pool.submit(_call, job.fn, job.args)] = job
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = [f for f in done if isinstance(f.exception(), BrokenProcessPool)]
+            for future in sorted(set(done) - set(broken), key=lambda f: running[f].key):
+                _collect(running.pop(future), future, folder, out, bar, len(running))
+            if broken:
+                return list(running.values())
+        return []
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # an interrupt cancels what waits
+
+
+def _collect(job: Job, future: Any, folder: Path, out: SweepResult, bar: _Bar,
+             running: int) -> None:
+    """A finished job's result written, or its error reported."""
+    error = future.exception()
+    if error is not None:
+        if not isinstance(error, Exception):  # an interrupt inside the job stops the sweep
+            raise error
+        out.failed[job.key] = _error(job, error)
+        bar.update(running, failed=True)
+        return
+    result = future.result()
+    _save(folder, job, result)
+    out.results[job.key] = result
+    out.ran += 1
+    bar.update(running)
 
 
 def _ray_init(ray: Any, workers: int, address: str | None) -> bool:

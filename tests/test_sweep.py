@@ -27,6 +27,23 @@ def _fail_on_three(i: int) -> dict:
     return {"value": i, "pid": os.getpid()}
 
 
+def _dies_on_three(i: int) -> dict:
+    if i == 3:
+        os._exit(7)  # the worker process dies, as when it is killed or runs out of memory
+    return {"value": i, "pid": os.getpid()}
+
+
+class Stop(BaseException):
+    """An interrupt inside a job (like KeyboardInterrupt): not an Exception."""
+
+
+def _stops_on_two(i: int, marks: str) -> dict:
+    (Path(marks) / f"ran-{i}").touch()
+    if i == 2:
+        raise Stop
+    return {"value": i}
+
+
 def _threads(i: int) -> dict:
     import torch
 
@@ -89,6 +106,25 @@ def test_worker_processes_give_the_serial_results(tmp_path) -> None:
     assert {r["pid"] for r in parallel.results.values()}.isdisjoint({os.getpid()})
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
         p.name for p in (tmp_path / "one").iterdir())
+
+
+def test_a_job_that_kills_its_worker_process_fails_alone(tmp_path) -> None:
+    done = run_jobs(jobs(_dies_on_three), tmp_path, workers=2, progress=False)
+    assert done.failed == {
+        "job-3": "number 3: its worker process died (killed, out of memory or crashed)"}
+    assert {k: r["value"] for k, r in done.results.items()} == {
+        f"job-{i}": i for i in (0, 1, 2, 4, 5)}
+    assert done.ran == 5 and not (tmp_path / "job-3.json").exists()
+
+
+def test_an_interrupt_inside_a_job_stops_the_sweep(tmp_path) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    todo = [Job(f"job-{i}", f"number {i}", _stops_on_two, (i, str(marks))) for i in range(12)]
+    with pytest.raises(Stop):
+        run_jobs(todo, tmp_path / "out", workers=2, progress=False)
+    assert not (tmp_path / "out" / "job-2.json").exists()
+    assert len(list(marks.iterdir())) <= 6  # the jobs still waiting (of 12) were not started
 
 
 def test_worker_processes_use_the_torch_threads_of_the_sweep(tmp_path) -> None:
