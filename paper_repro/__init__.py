@@ -14,7 +14,7 @@ Modules: :mod:`.paper_numbers` (the paper's numbers), :mod:`.config`,
 the parts), :mod:`.table1`, :mod:`.figure2`, :mod:`.figure3`,
 :mod:`.appendix_d`, :mod:`.reference` (the replay of the reference runs),
 :mod:`.random_row` (the Random row's numbers), :mod:`.stats`,
-:mod:`.report`, :mod:`.sweep` (jobs here or on Ray), :mod:`.demo`.
+:mod:`.report`, :mod:`.sweep` (jobs here, in worker processes or on Ray), :mod:`.demo`.
 """
 
 from paper_repro._adapter import train_setting

@@ -57,7 +57,8 @@ def run_part(
     progress: Progress | None = None, sweep: Sweep | None = None,
 ) -> list[Run]:
     """Train every setting of ``part`` for ``config.seeds_for(part)``: one run per setting
-    (as the jobs of ``sweep`` when given: written as they finish, resumable, on Ray)."""
+    (as the jobs of ``sweep`` when given: written as they finish, resumable, in worker
+    processes or on Ray)."""
     if part not in MODULES:
         raise ValueError(f"part must be one of {tuple(MODULES)}, got {part!r}")
     return run_settings(MODULES[part].settings(config), config.seeds_for(part), trainer,

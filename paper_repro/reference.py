@@ -419,8 +419,9 @@ def replay(
         trials: 1-based trial numbers.
         log: called with one line per cell.
         sweep: a :class:`paper_repro.runner.Sweep`: each cell is one job of a sweep
-            (written when done, resumable, on Ray when asked), reading the runs from
-            ``path`` (the file :func:`load` read; ``None``: the repository's copy).
+            (written when done, resumable, in worker processes or on Ray when asked),
+            reading the runs from ``path`` (the file :func:`load` read; ``None``: the
+            repository's copy).
 
     Raises:
         RuntimeError: with ``sweep``, some cells failed (the others are written).

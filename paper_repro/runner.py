@@ -293,11 +293,12 @@ def run_settings(
         seeds: the seeds of every setting (the same for all: common random numbers).
         trainer: ``trainer(setting, seeds) -> Run``, e.g.
             :func:`paper_repro._adapter.train_setting` (a module-level function when
-            the sweep runs on Ray).
+            the sweep runs in worker processes or on Ray: it is pickled by reference).
         progress: optional wrapper of the settings (a progress bar), without ``sweep``.
         sweep: run the settings as the jobs of a sweep: each written when it finishes,
-            resumable, here or on Ray (:class:`Sweep`).  Each job is seeded by its own
-            setting and seeds, so the runs are the same for any executor.
+            resumable, here, in worker processes or on Ray (:class:`Sweep`).  Each job
+            is seeded by its own setting and seeds, so the runs are the same for any
+            executor.
 
     Raises:
         RuntimeError: with ``sweep``, some settings failed (the others are written).

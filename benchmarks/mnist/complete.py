@@ -404,8 +404,8 @@ def run_job(data: MNISTData, cfg: CompleteConfig, params: dict[str, Any], *,
     return [row]
 
 
-#: Data sets loaded by :func:`sweep_job` in this process, by their load arguments: a Ray
-#: worker reads the files once, not once per job (the driver primes it with its own copy).
+#: Data sets loaded by :func:`sweep_job` in this process, by their load arguments: a worker
+#: process reads the files once, not once per job (the driver primes it with its own copy).
 LOADED: dict[str, MNISTData] = {}
 
 
@@ -416,8 +416,9 @@ def data_key(load_args: dict[str, Any]) -> str:
 
 def sweep_job(load_args: dict[str, Any], cfg: dict[str, Any], params: dict[str, Any],
               device: str, tensorboard_dir: str | None, threads: int) -> dict[str, Any]:
-    """One job of :func:`complete_jobs`, self-contained for a sweep executor (Ray pickles it
-    by reference): loads the data (once per process), trains, returns ``{"rows": [...]}``."""
+    """One job of :func:`complete_jobs`, self-contained for a sweep executor (worker
+    processes and Ray pickle it by reference): loads the data (once per process), trains,
+    returns ``{"rows": [...]}``."""
     key = data_key(load_args)
     if key not in LOADED:
         LOADED[key] = load_data(**load_args).to(device)
@@ -446,7 +447,8 @@ def run_complete(
         tensorboard_dir: TensorBoard event files of every complete-layer run go
             to ``<dir>/H<H>-T<T>/<scheme>/seed_<seed>`` (``None``: none written).
 
-    ``python -m benchmarks.mnist complete --workers N`` runs the same jobs on Ray.
+    ``python -m benchmarks.mnist complete --workers N`` runs the same jobs in N worker
+    processes (or on Ray, ``--executor ray``).
     """
     cfg.check()
     data.to(device)
