@@ -52,7 +52,8 @@ def seeded_global_rng(seed: int | None, device: torch.device) -> Iterator[None]:
     if seed is None:
         yield
         return
-    devices = [device.index or 0] if device.type == "cuda" else []
+    devices = [] if device.type != "cuda" else [
+        torch.cuda.current_device() if device.index is None else device.index]
     with torch.random.fork_rng(devices=devices):
         _seed_forked(_derived(seed, 3), devices)
         yield
