@@ -509,9 +509,11 @@ def test_cuda_runs_match_cpu_runs(tmp_path) -> None:
     np.testing.assert_allclose(gpu.end, cpu.end, atol=1e-4)
     assert gpu.model.weight.device.type == "cuda"
     assert gpu[0].end_params["weight"].device.type == "cpu"
+    cuda_state = torch.cuda.get_rng_state()
     one = train(None, xor(), seed=3, steps=5, device="cuda", pruning=PruneSpec("tril", f=0.5))
     ref = train(None, xor(), seed=3, steps=5, pruning=PruneSpec("tril", f=0.5))
     np.testing.assert_allclose(one.loss, ref.loss, rtol=1e-4, atol=1e-6)
+    assert torch.equal(torch.cuda.get_rng_state(), cuda_state)  # the caller's CUDA RNG too
 
 
 # ------------------------------------------------------------- what a call leaves behind
