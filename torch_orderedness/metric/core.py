@@ -522,10 +522,12 @@ def ordering(
         time_limit: seconds per matrix for the solvers, or ``None``. A soft
             budget: when it runs out the best order found so far is returned
             with ``exact=False`` and its bounds (a little over the budget is
-            possible while the fallback runs). Where the budget cuts the
-            work short, the value and bounds depend on how far the solvers
-            got, hence on the machine's speed and load: two runs can differ
-            (inside the certified interval). Exact results do not.
+            possible while the fallback runs). Where a budget cuts the work
+            short (this one, or without it ``auto``'s own
+            :data:`AUTO_MILP_TIME_LIMIT` beyond ``H = 24``), the value and
+            bounds depend on how far the solvers got, hence on the machine's
+            speed and load: two runs can differ (inside the certified
+            interval). Exact results do not.
         seed: seed of the heuristic search (``None``: fresh randomness).
 
     Returns:
