@@ -61,8 +61,9 @@ class Job:
     Attributes:
         key: unique, file-safe name; the result goes to ``<folder>/<key>.json``.
         label: what the job is, for messages (e.g. the setting's label).
-        fn: a module-level function (Ray pickles it by reference) returning a
-            JSON-friendly ``dict``.
+        fn: a module-level function returning a JSON-friendly ``dict``; worker
+            processes import it by name, so it must live in an importable module
+            (not in a notebook's or a ``-c`` script's ``__main__``).
         args: its arguments.
     """
 
