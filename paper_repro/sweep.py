@@ -185,6 +185,22 @@ def _start_worker(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def _check_importable(jobs: Sequence[Job]) -> None:
+    """Worker processes find a job's function by its module and name: refuse, before any
+    process starts, the functions they could not find (each job would only fail with its
+    worker)."""
+    for job in jobs:
+        fn = job.fn
+        name = getattr(fn, "__qualname__", "")
+        module = sys.modules.get(getattr(fn, "__module__", None) or "")
+        nested = "<locals>" in name or "<lambda>" in name
+        if nested or module is None or (module.__name__ == "__main__"
+                                         and not getattr(module, "__file__", None)):
+            raise ValueError(
+                f"job {job.key!r}: worker processes cannot import its function {name or fn!r} "
+                "by name; define it at the top level of a module (or use executor='ray')")
+
+
 def _run_processes(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar,
                    workers: int) -> None:
     """The jobs in pools of ``workers`` fresh (spawned) processes; each result is written
@@ -334,8 +350,10 @@ def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: in
         A :class:`SweepResult`; the results of failed jobs are missing from it.
 
     Raises:
-        ValueError: duplicate keys, ``workers < 1``, an unknown ``executor`` or
-            ``executor="processes"`` with an ``address``.
+        ValueError: duplicate keys, ``workers < 1``, an unknown ``executor``,
+            ``executor="processes"`` with an ``address``, or, for worker
+            processes, a job function they cannot import by name (a lambda, a
+            nested function, one defined in a notebook's ``__main__``).
         ImportError: Ray is needed (``executor="ray"`` or ``address``) but not installed.
     """
     keys = [job.key for job in jobs]
@@ -363,6 +381,7 @@ def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: in
         if workers == 1 and not address:
             _run_serial(todo, out_dir, out, bar)
         elif todo and executor == "processes":
+            _check_importable(todo)
             _run_processes(todo, out_dir, out, bar, workers)
         elif todo:
             _run_ray(todo, out_dir, out, bar, workers, address)

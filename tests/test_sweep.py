@@ -127,6 +127,18 @@ def test_an_interrupt_inside_a_job_stops_the_sweep(tmp_path) -> None:
     assert len(list(marks.iterdir())) <= 6  # the jobs still waiting (of 12) were not started
 
 
+def test_worker_processes_refuse_functions_they_cannot_import(tmp_path) -> None:
+    with pytest.raises(ValueError, match="cannot import its function"):
+        run_jobs([Job("lambda", "a lambda", lambda: {"value": 1})], tmp_path, workers=2)
+    script = ("from paper_repro.sweep import Job, run_jobs\n"
+              "def f(i): return {'value': i}\n"
+              f"run_jobs([Job('k', 'one', f, (1,))], {str(tmp_path)!r}, workers=2)\n")
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1 and "define it at the top level of a module" in run.stderr
+    assert not list(tmp_path.iterdir())  # refused before anything ran
+
+
 def test_worker_processes_use_the_torch_threads_of_the_sweep(tmp_path) -> None:
     import torch
 
