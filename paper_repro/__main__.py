@@ -30,7 +30,7 @@ from paper_repro.config import Config
 from paper_repro.parts import render, run_parts
 from paper_repro.report import load_results, save_results
 from paper_repro.runner import Sweep, SweepFailed, Trainer
-from paper_repro.sweep import EXECUTORS
+from paper_repro.sweep import add_sweep_arguments
 
 __all__ = ["main", "parse_args", "config_from_args", "DEFAULT_OUT"]
 
@@ -92,18 +92,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--from-json", type=Path, default=None,
                    help="remake tables and figures from a results.json without training")
     g = p.add_argument_group("sweeps (the seeds protocol: each setting with its seeds is a job)")
-    g.add_argument("--workers", type=int, default=1,
-                   help="settings trained at once; > 1 runs them in that many worker processes "
-                        "(or Ray tasks, see --executor); default 1: here, one after the other")
-    g.add_argument("--executor", choices=EXECUTORS, default=None,
-                   help="how > 1 workers run: processes (default: local worker processes) or "
-                        "ray (a local Ray instance; needs the [ray] extra)")
-    g.add_argument("--ray-address", default=None,
-                   help="run the settings on an existing Ray cluster (ray start --head prints "
-                        "its address; implies --executor ray)")
-    g.add_argument("--resume", action="store_true",
-                   help="reuse the runs already written to <out>/jobs/ (an interrupted run "
-                        "loses only the settings in flight)")
+    add_sweep_arguments(g, "settings")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: the models are tiny, and more threads "

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Job", "SweepResult", "run_jobs", "EXECUTORS", "RAY_EXCLUDES"]
+__all__ = ["Job", "SweepResult", "run_jobs", "add_sweep_arguments", "EXECUTORS", "RAY_EXCLUDES"]
 
 #: How :func:`run_jobs` runs more than one job at once.
 EXECUTORS: tuple[str, ...] = ("processes", "ray")
@@ -388,6 +388,34 @@ def run_jobs(jobs: Sequence[Job], folder: str | os.PathLike[str], *, workers: in
     finally:
         bar.close()
     return out
+
+
+def add_sweep_arguments(group: Any, unit: str) -> None:
+    """The command-line options of a sweep on an argparse parser or group: ``--workers``,
+    ``--executor``, ``--ray-address`` and ``--resume`` (the arguments of :func:`run_jobs`);
+    ``unit`` names the jobs in the help texts (``"settings"``, ``"jobs"``).
+
+    Example::
+
+        >>> import argparse
+        >>> p = argparse.ArgumentParser()
+        >>> add_sweep_arguments(p, "jobs")
+        >>> a = p.parse_args(["--workers", "2"])
+        >>> a.workers, a.executor, a.ray_address, a.resume
+        (2, None, None, False)
+    """
+    group.add_argument("--workers", type=int, default=1,
+                       help=f"{unit} at once; > 1 runs them in that many worker processes (or "
+                            "Ray tasks, see --executor); default 1: here, one after the other")
+    group.add_argument("--executor", choices=EXECUTORS, default=None,
+                       help="how > 1 workers run: processes (default: local worker processes) "
+                            "or ray (a local Ray instance; needs the [ray] extra)")
+    group.add_argument("--ray-address", default=None,
+                       help=f"run the {unit} on an existing Ray cluster (ray start --head "
+                            "prints its address; implies --executor ray)")
+    group.add_argument("--resume", action="store_true",
+                       help=f"reuse the {unit} already written to <out>/jobs/ (an interrupted "
+                            f"sweep loses only the {unit} in flight)")
 
 
 def _check_executor(executor: str | None, address: str | None) -> str:

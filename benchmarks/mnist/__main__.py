@@ -45,7 +45,7 @@ from benchmarks.mnist.complete import SCHEMES, CompleteConfig, complete_jobs
 from benchmarks.mnist.cost import CostConfig, run_cost
 from benchmarks.mnist.embedding import EmbeddingConfig, run_embedding
 from benchmarks.mnist.models import COMPLETE_INITS, parse_sizes
-from paper_repro.sweep import EXECUTORS, Job, run_jobs
+from paper_repro.sweep import Job, add_sweep_arguments, run_jobs
 
 __all__ = ["main", "build_parser", "DEFAULT_OUT", "QUICK"]
 
@@ -167,18 +167,7 @@ def _sweep_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--save-weights", action="store_true",
                    help="experiment 2: write each trained complete layer's weight to "
                         "<out>/weights/<stem>/H<H>-T<T>-<scheme>-seed<seed>.pt")
-    g.add_argument("--workers", type=int, default=1,
-                   help="jobs at once; > 1 runs them in that many worker processes (or Ray "
-                        "tasks, see --executor); default 1: here, one after the other")
-    g.add_argument("--executor", choices=EXECUTORS, default=None,
-                   help="how > 1 workers run: processes (default: local worker processes) or "
-                        "ray (a local Ray instance; needs the [ray] extra)")
-    g.add_argument("--ray-address", default=None,
-                   help="run the jobs on an existing Ray cluster (ray start --head prints it; "
-                        "implies --executor ray)")
-    g.add_argument("--resume", action="store_true",
-                   help="skip jobs whose results are already in <out>/jobs/ (an interrupted "
-                        "sweep loses only the jobs in flight)")
+    add_sweep_arguments(g, "jobs")
 
 
 def build_parser() -> argparse.ArgumentParser:
