@@ -407,16 +407,6 @@ def test_no_file_of_paper_repro_cites_a_path_of_this_machine():
 # --------------------------------------------------------------------------- real runs, small
 
 
-@pytest.fixture(scope="module")
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _tiny(**changes):
     """A config whose runs take well under a second each: 3 seeds, few steps."""
     base = dict(seeds=3, xor_steps=20, sine_steps=30, null_samples=0, sine_hidden=(4,),

@@ -30,14 +30,6 @@ def runs() -> reference.ReferenceRuns:
     return reference.load()
 
 
-@pytest.fixture(scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _statistic(cell: reference.ReferenceCell) -> np.ndarray:
     """The cell's recorded per-trial statistic: start orderedness or change."""
     return np.array([t.start if cell.value_is_start else t.end - t.start for t in cell.trials])
