@@ -151,19 +151,30 @@ class _Bar:
         self.bar.close()
 
 
+def _finished(job: Job, result: dict[str, Any], folder: Path, out: SweepResult, bar: _Bar,
+              running: int) -> None:
+    """A job's result: written to its file, kept, counted, shown."""
+    _save(folder, job, result)
+    out.results[job.key] = result
+    out.ran += 1
+    bar.update(running)
+
+
+def _failed(job: Job, message: str, out: SweepResult, bar: _Bar, running: int) -> None:
+    """A job that failed: reported (the others go on)."""
+    out.failed[job.key] = message
+    bar.update(running, failed=True)
+
+
 def _run_serial(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar) -> None:
     for job in todo:
         bar.update(running=1, advance=0)
         try:
             result = job.fn(*job.args)
         except Exception as exc:  # reported, and the others go on
-            out.failed[job.key] = _error(job, exc)
-            bar.update(running=0, failed=True)
+            _failed(job, _error(job, exc), out, bar, 0)
             continue
-        _save(folder, job, result)
-        out.results[job.key] = result
-        out.ran += 1
-        bar.update(running=0)
+        _finished(job, result, folder, out, bar, 0)
 
 
 def _call(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> dict[str, Any]:
@@ -214,9 +225,8 @@ def _run_processes(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Ba
     while queue:
         for job in _pool_run(queue, folder, out, bar, workers):
             if _pool_run([job], folder, out, bar, 1):
-                out.failed[job.key] = (f"{job.label}: its worker process died (killed, out of "
-                                       "memory or crashed)")
-                bar.update(0, failed=True)
+                _failed(job, f"{job.label}: its worker process died (killed, out of memory or "
+                        "crashed)", out, bar, 0)
 
 
 def _pool_run(queue: list[Job], folder: Path, out: SweepResult, bar: _Bar, workers: int
@@ -251,17 +261,12 @@ def _collect(job: Job, future: Any, folder: Path, out: SweepResult, bar: _Bar,
              running: int) -> None:
     """A finished job's result written, or its error reported."""
     error = future.exception()
-    if error is not None:
-        if not isinstance(error, Exception):  # an interrupt inside the job stops the sweep
-            raise error
-        out.failed[job.key] = _error(job, error)
-        bar.update(running, failed=True)
-        return
-    result = future.result()
-    _save(folder, job, result)
-    out.results[job.key] = result
-    out.ran += 1
-    bar.update(running)
+    if error is None:
+        _finished(job, future.result(), folder, out, bar, running)
+    elif isinstance(error, Exception):
+        _failed(job, _error(job, error), out, bar, running)
+    else:  # an interrupt inside the job stops the sweep
+        raise error
 
 
 def _ray_init(ray: Any, workers: int, address: str | None) -> bool:
@@ -311,14 +316,9 @@ def _run_ray(todo: Sequence[Job], folder: Path, out: SweepResult, bar: _Bar, wor
             try:
                 result = ray.get(ref)
             except Exception as exc:  # ray.exceptions.RayTaskError wraps the job's error
-                cause = getattr(exc, "cause", None) or exc
-                out.failed[job.key] = _error(job, cause)
-                bar.update(running, failed=True)
+                _failed(job, _error(job, getattr(exc, "cause", None) or exc), out, bar, running)
                 continue
-            _save(folder, job, result)
-            out.results[job.key] = result
-            out.ran += 1
-            bar.update(running)
+            _finished(job, result, folder, out, bar, running)
     finally:
         if started:
             ray.shutdown()
