@@ -447,17 +447,14 @@ def _replay_sweep(runs: ReferenceRuns, cells: list[tuple[str, str]], trials: lis
                   sweep: Any, path: str | Path | None, log: Callable[[str], None] | None
                   ) -> list[TrialReplay]:
     from paper_repro.runner import SweepFailed
-    from paper_repro.sweep import Job, run_jobs
+    from paper_repro.sweep import Job
 
     source = None if path is None else str(Path(path).resolve())
     LOADED.setdefault(str(source), runs)  # jobs run here read the runs already loaded
     suffix = "all" if trials is None else "-".join(map(str, trials))
     jobs = [Job(f"{row}-{column}-trials-{suffix}", f"{row} / {column}", replay_cell_job,
                 (source, row, column, trials)) for row, column in cells]
-    done = run_jobs(jobs, sweep.folder, workers=sweep.workers, address=sweep.address,
-                    resume=sweep.resume, progress=sweep.progress,
-                    valid=lambda job, r: isinstance(r.get("trials"), list), desc="cells",
-                    executor=sweep.executor)
+    done = sweep.run(jobs, lambda job, r: isinstance(r.get("trials"), list), "cells")
     if not done.ok:
         raise SweepFailed(done.failed)
     out: list[TrialReplay] = []

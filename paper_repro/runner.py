@@ -258,6 +258,15 @@ class Sweep:
     progress: bool = True
     executor: str | None = None
 
+    def run(self, jobs: Sequence[Any], valid: Callable[[Any, dict[str, Any]], bool],
+            desc: str) -> Any:
+        """:func:`paper_repro.sweep.run_jobs` of ``jobs`` with this sweep's options."""
+        from paper_repro.sweep import run_jobs
+
+        return run_jobs(jobs, self.folder, workers=self.workers, address=self.address,
+                        resume=self.resume, progress=self.progress, valid=valid, desc=desc,
+                        executor=self.executor)
+
 
 def setting_key(setting: Setting, seeds: Sequence[int]) -> str:
     """A file-safe key naming ``setting`` trained for ``seeds`` (its label and a digest)."""
@@ -313,14 +322,12 @@ def run_settings(
     todo = list(settings)
     if sweep is None:
         return [trainer(s, list(seeds)) for s in (progress(todo) if progress else todo)]
-    from paper_repro.sweep import Job, run_jobs
+    from paper_repro.sweep import Job
 
     keys = [setting_key(s, seeds) for s in todo]
     jobs = [Job(k, s.label, _run_job, (trainer, asdict(s), list(seeds)))
             for k, s in zip(keys, todo, strict=True)]
-    done = run_jobs(jobs, sweep.folder, workers=sweep.workers, address=sweep.address,
-                    resume=sweep.resume, progress=sweep.progress, valid=_valid,
-                    desc="settings", executor=sweep.executor)
+    done = sweep.run(jobs, _valid, "settings")
     if not done.ok:
         raise SweepFailed(done.failed)
     return [Run.from_dict(done.results[k]) for k in keys]
